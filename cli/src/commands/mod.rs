@@ -1,0 +1,6 @@
+//! One file per subcommand: its arguments and the call into the crates.
+
+pub mod bench;
+pub mod devnet;
+pub mod mine;
+pub mod node;

@@ -1,0 +1,1 @@
+//! The guardians' daemon and the ecash client library.

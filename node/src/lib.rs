@@ -1,0 +1,1 @@
+//! The miner's daemon: bitcoind client, block templates, Stratum, sharechain network, HTTP API.

@@ -1,0 +1,1 @@
+//! The sharechain: share format, validation, difficulty, best chain, uncles, PPLNS payouts and storage.
