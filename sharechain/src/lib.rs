@@ -1,1 +1,7 @@
-//! The sharechain: share format, validation, difficulty, best chain, uncles, PPLNS payouts and storage.
+//! The sharechain: share format, validation, difficulty, best chain, uncles,
+//! PPLNS payouts and storage. Pure: no networking, no async runtime, no clock
+//! reads; time and tips come in as arguments.
+
+pub mod types;
+
+pub use types::{ClaimKey, ShareCommitment, ShareId};
