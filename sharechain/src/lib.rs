@@ -9,3 +9,18 @@ pub mod coinbase;
 pub mod merkle;
 
 pub use coinbase::{CoinbaseError, CoinbaseParts, CoinbaseSpec};
+pub mod coinbase_rules;
+pub mod decode;
+pub mod params;
+pub mod retarget;
+pub mod share;
+pub mod tagged_hash;
+pub mod testkit;
+pub mod validation;
+pub mod view;
+
+pub use decode::DecodeError;
+pub use params::{ConsensusParams, SharechainConfig, SharechainId};
+pub use share::{Share, ShareData};
+pub use validation::{check_share, validate_share, PeerAction, ShareError, ValidShare};
+pub use view::{BitcoinBlockInfo, BitcoinView, ChainView, ShareSummary};
