@@ -179,9 +179,9 @@ impl Wide {
     fn mul_u64(self, m: u64) -> Wide {
         let mut out = [0u64; 5];
         let mut carry = 0u128;
-        for i in 0..5 {
-            let v = u128::from(self.0[i]) * u128::from(m) + carry;
-            out[i] = v as u64;
+        for (slot, limb) in out.iter_mut().zip(self.0) {
+            let v = u128::from(limb) * u128::from(m) + carry;
+            *slot = v as u64;
             carry = v >> 64;
         }
         Wide(out)

@@ -205,12 +205,14 @@ fn commitments_must_be_present_and_match() {
     );
 }
 
+type Edit = Box<dyn Fn(&mut bitcoin::Transaction)>;
+
 #[test]
 fn coinbases_paying_anyone_else_are_banned() {
     let mut w = World::new();
     let g = w.add(&w.recipe(None, 0));
     let good = mine(&w.config, &w.recipe(Some(g.id()), 1));
-    let cases: Vec<(Box<dyn Fn(&mut bitcoin::Transaction)>, CoinbaseRuleError)> = vec![
+    let cases: Vec<(Edit, CoinbaseRuleError)> = vec![
         (
             Box::new(|tx| tx.output[0].script_pubkey = ScriptBuf::from_bytes(vec![0x51])),
             CoinbaseRuleError::PaysElsewhere,
