@@ -24,3 +24,6 @@ pub use params::{ConsensusParams, SharechainConfig, SharechainId};
 pub use share::{Share, ShareData};
 pub use validation::{check_share, validate_share, PeerAction, ShareError, ValidShare};
 pub use view::{BitcoinBlockInfo, BitcoinView, ChainView, ShareSummary};
+
+#[cfg(test)]
+mod golden_tests;
