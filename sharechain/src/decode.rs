@@ -16,6 +16,7 @@ use crate::params::{
 };
 use crate::share::{Share, ShareData};
 use crate::types::{ClaimKey, ShareId};
+use crate::validation::PeerAction;
 
 /// Why bytes are not a well-formed share.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,17 @@ pub enum DecodeError {
     /// An uncle id is all zeros (reserved for "no previous share").
     #[error("an uncle id is all zeros; ban the sender")]
     ZeroUncle,
+}
+
+impl DecodeError {
+    /// What to do with the peer that sent the bytes: a share version we do
+    /// not speak is not malice (the peer may be newer), anything else is.
+    pub fn action(&self) -> PeerAction {
+        match self {
+            DecodeError::UnsupportedVersion(_) => PeerAction::Ignore,
+            _ => PeerAction::Ban,
+        }
+    }
 }
 
 impl Share {

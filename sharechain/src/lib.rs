@@ -5,12 +5,12 @@
 pub mod types;
 
 pub use types::{ClaimKey, ShareCommitment, ShareId};
-pub mod coinbase;
-pub mod merkle;
 
-pub use coinbase::{CoinbaseError, CoinbaseParts, CoinbaseSpec};
+// Share format, validation and retarget.
+pub mod coinbase;
 pub mod coinbase_rules;
 pub mod decode;
+pub mod merkle;
 pub mod params;
 pub mod retarget;
 pub mod share;
@@ -19,6 +19,7 @@ pub mod testkit;
 pub mod validation;
 pub mod view;
 
+pub use coinbase::{CoinbaseError, CoinbaseParts, CoinbaseSpec};
 pub use decode::DecodeError;
 pub use params::{ConsensusParams, SharechainConfig, SharechainId};
 pub use share::{Share, ShareData};

@@ -292,7 +292,7 @@ fn check_chain_context(
     if !missing.is_empty() {
         return Err(ShareError::MissingShares(missing));
     }
-    let height = parent.height + 1;
+    let height = parent.height.saturating_add(1);
     let demanded = chain
         .expected_bits(&parent_id)
         .ok_or_else(|| ShareError::MissingShares(vec![parent_id]))?;
@@ -379,7 +379,7 @@ impl Ancestry {
         if self.ids.contains(&uncle) {
             return Err(ShareError::UncleInChain(uncle));
         }
-        if summary.height >= height || summary.height + max_depth < height {
+        if summary.height >= height || summary.height.saturating_add(max_depth) < height {
             return Err(ShareError::UncleTooDeep {
                 uncle,
                 uncle_height: summary.height,
