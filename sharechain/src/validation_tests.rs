@@ -492,3 +492,29 @@ fn other_chains_and_oversize_shares_are_banned() {
     let share = mine(&w.config, &w.recipe(None, 0));
     assert_eq!(encoded_len(&share), share.encode().len());
 }
+
+proptest::proptest! {
+    #[test]
+    fn mutated_valid_shares_never_panic_validation(
+        edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 1..4),
+    ) {
+        let mut w = World::new();
+        let g = w.add(&w.recipe(None, 0));
+        let a1 = w.add(&w.recipe(Some(g.id()), 1));
+        let mut b = w.recipe(Some(g.id()), 1);
+        b.claim_key = test_claim_key(50);
+        let b1 = w.add(&b);
+        let mut r = w.recipe(Some(a1.id()), 2);
+        r.uncles = vec![b1.id()];
+        let mut bytes = mine(&w.config, &r).encode();
+        for (at, value) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        if let Ok(share) = Share::decode(&bytes) {
+            if let Err(e) = w.validate(&share) {
+                let _ = e.action();
+            }
+        }
+    }
+}
