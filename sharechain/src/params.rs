@@ -171,7 +171,9 @@ impl ConsensusParams {
             max_uncle_depth: 3,
             pplns_window_shares: 1000,
             uncle_weight_percent: 90,
-            max_future_secs: 60,
+            // A quarter of the half-life: a future timestamp eases one
+            // share's successor by at most 2^(1/4).
+            max_future_secs: 15,
             max_secs_before_parent: 60,
             // Test networks find blocks every few seconds: allow more races.
             max_bitcoin_parent_depth: 6,
@@ -198,6 +200,8 @@ impl ConsensusParams {
             max_uncle_depth: 3,
             pplns_window_shares: 100,
             uncle_weight_percent: 90,
+            // Not tighter: blocks generated in bulk (generatetodescriptor
+            // 101) push bitcoin's minimum time tens of seconds ahead of the clock.
             max_future_secs: 60,
             max_secs_before_parent: 60,
             max_bitcoin_parent_depth: 6,
