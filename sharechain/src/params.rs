@@ -69,7 +69,7 @@ pub struct ConsensusParams {
     pub max_uncles: usize,
     /// An uncle's height must be at least `height - max_uncle_depth`: older
     /// orphans are not latency losses but separate chains.
-    pub max_uncle_depth: u64,
+    pub max_uncle_depth: u32,
     /// PPLNS window length in shares of the best chain (the chain part uses it).
     pub pplns_window_shares: u32,
     /// Percent of its work an uncle is paid in PPLNS (the chain part uses it):

@@ -30,7 +30,7 @@ pub fn genesis_bits(params: &ConsensusParams) -> CompactTarget {
 pub fn expected_bits(
     params: &ConsensusParams,
     anchor_time: u32,
-    parent_height: u64,
+    parent_height: u32,
     parent_time: u32,
 ) -> CompactTarget {
     let max = params.max_share_target();

@@ -91,9 +91,9 @@ pub enum ShareError {
         /// The uncle.
         uncle: ShareId,
         /// Its height.
-        uncle_height: u64,
+        uncle_height: u32,
         /// The new share's height.
-        height: u64,
+        height: u32,
     },
     /// The uncle does not fork off this share's chain.
     #[error("uncle {0} does not branch off this share's chain")]
@@ -159,7 +159,7 @@ pub struct ValidShare {
     /// The share's id.
     pub id: ShareId,
     /// Its height on its chain.
-    pub height: u64,
+    pub height: u32,
     /// Its share target.
     pub target: Target,
     /// Height of the bitcoin block it would be (parent height + 1).
@@ -271,7 +271,7 @@ fn check_chain_context(
     config: &SharechainConfig,
     chain: &impl ChainView,
     parent_id: ShareId,
-) -> Result<u64, ShareError> {
+) -> Result<u32, ShareError> {
     let params = &config.params;
     let parent = chain.share(&parent_id);
     let uncles: Vec<(ShareId, Option<ShareSummary>)> = share
@@ -310,7 +310,12 @@ fn check_chain_context(
         });
     }
     if !uncles.is_empty() {
-        let ancestry = Ancestry::walk(chain, parent_id, parent, params.max_uncle_depth + 1)?;
+        let ancestry = Ancestry::walk(
+            chain,
+            parent_id,
+            parent,
+            params.max_uncle_depth.saturating_add(1),
+        )?;
         for (id, summary) in uncles {
             let summary = summary.expect("missing uncles returned above");
             ancestry.check_uncle(id, &summary, height, params.max_uncle_depth)?;
@@ -352,12 +357,12 @@ impl Ancestry {
         chain: &impl ChainView,
         parent_id: ShareId,
         parent: ShareSummary,
-        count: u64,
+        count: u32,
     ) -> Result<Ancestry, ShareError> {
         let mut ids = vec![parent_id];
         let mut referenced: HashSet<ShareId> = parent.uncles.iter().copied().collect();
         let mut next = parent.prev;
-        while (ids.len() as u64) < count {
+        while ids.len() < count as usize {
             let Some(id) = next else { break };
             let summary = chain
                 .share(&id)
@@ -373,8 +378,8 @@ impl Ancestry {
         &self,
         uncle: ShareId,
         summary: &ShareSummary,
-        height: u64,
-        max_depth: u64,
+        height: u32,
+        max_depth: u32,
     ) -> Result<(), ShareError> {
         if self.ids.contains(&uncle) {
             return Err(ShareError::UncleInChain(uncle));

@@ -11,7 +11,7 @@ use crate::types::ShareId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareSummary {
     /// Height on its chain: 0 for a chain's first share, parent + 1 otherwise.
-    pub height: u64,
+    pub height: u32,
     /// The share's time (its header time).
     pub time: u32,
     /// Its previous share, `None` for a first share.
