@@ -85,7 +85,9 @@ pub enum ConfigError {
     #[error("unknown network {0:?}; use bitcoin, testnet, testnet4, signet or regtest")]
     Network(String),
     /// A required setting is missing.
-    #[error("missing setting `{0}`; give it as a flag, environment variable or in the config file")]
+    #[error(
+        "missing setting `{0}`; give it as a flag, environment variable or in the config file"
+    )]
     Missing(&'static str),
     /// Only one of user and password was given.
     #[error("give both the bitcoind RPC user and password, or neither (to use the cookie file)")]
@@ -94,16 +96,23 @@ pub enum ConfigError {
     #[error(transparent)]
     Payout(#[from] PayoutError),
     /// No home directory for the defaults.
-    #[error("cannot find a home directory for default paths; set HOME or give the paths explicitly")]
+    #[error(
+        "cannot find a home directory for default paths; set HOME or give the paths explicitly"
+    )]
     NoHome,
 }
 
 impl ConfigLayer {
     /// Reads a TOML config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// This layer's settings, with `lower`'s where this one has none.
@@ -132,7 +141,11 @@ impl NodeConfig {
             Some(host_port) => format!("http://{host_port}"),
             None => format!("http://127.0.0.1:{}", default_rpc_port(network)),
         };
-        let bitcoind_auth = match (layer.bitcoind_user, layer.bitcoind_password, layer.bitcoind_cookie) {
+        let bitcoind_auth = match (
+            layer.bitcoind_user,
+            layer.bitcoind_password,
+            layer.bitcoind_cookie,
+        ) {
             (Some(user), Some(password), _) => Auth::UserPass { user, password },
             (None, None, Some(cookie)) => Auth::CookieFile(cookie),
             (None, None, None) => Auth::cookie_in(&home()?.join(".bitcoin"), network),
@@ -143,15 +156,32 @@ impl NodeConfig {
             Some(ms) => Some(Duration::from_millis(ms)),
             None => Some(DEFAULT_POLL_INTERVAL),
         };
-        let tip_sources = TipSources { longpoll: true, poll_interval, zmq_hashblock: layer.zmq_hashblock };
+        let tip_sources = TipSources {
+            longpoll: true,
+            poll_interval,
+            zmq_hashblock: layer.zmq_hashblock,
+        };
         let data_dir = match layer.data_dir {
             Some(dir) => dir,
             None => home()?.join(".local/share/sharemint/node"),
         };
-        let payout = PayoutScript::parse(&layer.payout.ok_or(ConfigError::Missing("payout"))?, network)?;
-        let template_refresh =
-            layer.template_refresh_secs.map(Duration::from_secs).unwrap_or(DEFAULT_TEMPLATE_REFRESH);
-        Ok(NodeConfig { network, bitcoind_url, bitcoind_auth, tip_sources, data_dir, payout, template_refresh })
+        let payout = PayoutScript::parse(
+            &layer.payout.ok_or(ConfigError::Missing("payout"))?,
+            network,
+        )?;
+        let template_refresh = layer
+            .template_refresh_secs
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TEMPLATE_REFRESH);
+        Ok(NodeConfig {
+            network,
+            bitcoind_url,
+            bitcoind_auth,
+            tip_sources,
+            data_dir,
+            payout,
+            template_refresh,
+        })
     }
 }
 
@@ -160,7 +190,9 @@ pub fn parse_network(name: &str) -> Result<Network, ConfigError> {
     match name {
         "mainnet" | "main" => Ok(Network::Bitcoin),
         "testnet3" => Ok(Network::Testnet),
-        other => other.parse().map_err(|_| ConfigError::Network(other.to_owned())),
+        other => other
+            .parse()
+            .map_err(|_| ConfigError::Network(other.to_owned())),
     }
 }
 
@@ -176,7 +208,10 @@ pub fn default_rpc_port(network: Network) -> u16 {
 }
 
 fn home() -> Result<PathBuf, ConfigError> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from).ok_or(ConfigError::NoHome)
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .ok_or(ConfigError::NoHome)
 }
 
 #[cfg(test)]
@@ -191,12 +226,19 @@ mod tests {
 
     #[test]
     fn flags_override_the_file_and_defaults_fill_the_rest() {
-        let file = layer(&format!("network = \"regtest\"\nbitcoind-url = \"127.0.0.1:1\"\npayout = \"{WPKH}\""));
-        let flags = ConfigLayer { bitcoind_url: Some("http://10.0.0.1:18443".into()), ..Default::default() };
+        let file = layer(&format!(
+            "network = \"regtest\"\nbitcoind-url = \"127.0.0.1:1\"\npayout = \"{WPKH}\""
+        ));
+        let flags = ConfigLayer {
+            bitcoind_url: Some("http://10.0.0.1:18443".into()),
+            ..Default::default()
+        };
         let config = NodeConfig::resolve(flags.over(file)).unwrap();
         assert_eq!(config.network, Network::Regtest);
         assert_eq!(config.bitcoind_url, "http://10.0.0.1:18443");
-        assert!(matches!(config.bitcoind_auth, Auth::CookieFile(ref p) if p.ends_with("regtest/.cookie")));
+        assert!(
+            matches!(config.bitcoind_auth, Auth::CookieFile(ref p) if p.ends_with("regtest/.cookie"))
+        );
         assert_eq!(config.template_refresh, DEFAULT_TEMPLATE_REFRESH);
         assert!(config.payout.script_pubkey().is_p2wpkh());
     }
@@ -205,7 +247,10 @@ mod tests {
     fn a_missing_payout_or_half_credentials_are_refused() {
         let err = NodeConfig::resolve(layer("network = \"regtest\"")).unwrap_err();
         assert!(matches!(err, ConfigError::Missing("payout")), "{err}");
-        let err = NodeConfig::resolve(layer(&format!("payout = \"{WPKH}\"\nbitcoind-user = \"u\""))).unwrap_err();
+        let err = NodeConfig::resolve(layer(&format!(
+            "payout = \"{WPKH}\"\nbitcoind-user = \"u\""
+        )))
+        .unwrap_err();
         assert!(matches!(err, ConfigError::HalfCredentials), "{err}");
     }
 

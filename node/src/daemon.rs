@@ -47,9 +47,17 @@ pub struct Daemon {
 impl Daemon {
     /// A daemon for `config`; nothing is contacted until [`Daemon::run`].
     pub fn new(config: NodeConfig) -> Result<Self, DaemonError> {
-        let client = BitcoindClient::new(&config.bitcoind_url, config.bitcoind_auth.clone(), config.network)?;
+        let client = BitcoindClient::new(
+            &config.bitcoind_url,
+            config.bitcoind_auth.clone(),
+            config.network,
+        )?;
         let (templates, _) = watch::channel(None);
-        Ok(Daemon { config, client, templates })
+        Ok(Daemon {
+            config,
+            client,
+            templates,
+        })
     }
 
     /// The bitcoind client the daemon uses.
@@ -86,8 +94,14 @@ impl Daemon {
             self.config.payout
         );
         let info = wait_until_ready(&self.client).await?;
-        tracing::info!("bitcoind ready: {} at height {}, tip {}", info.network, info.blocks, info.best_block_hash);
-        let watcher = TipWatcher::start(self.client.clone(), self.config.tip_sources.clone()).await?;
+        tracing::info!(
+            "bitcoind ready: {} at height {}, tip {}",
+            info.network,
+            info.blocks,
+            info.best_block_hash
+        );
+        let watcher =
+            TipWatcher::start(self.client.clone(), self.config.tip_sources.clone()).await?;
         self.follow(watcher).await
     }
 
@@ -112,9 +126,14 @@ impl Daemon {
                     let new_tip = last_tip != Some(template.previous_block_hash);
                     last_tip = Some(template.previous_block_hash);
                     log_template(&template, new_tip);
-                    self.templates.send_replace(Some(TemplateUpdate { template: Arc::new(template), new_tip }));
+                    self.templates.send_replace(Some(TemplateUpdate {
+                        template: Arc::new(template),
+                        new_tip,
+                    }));
                 }
-                Err(e) if e.is_transient() => tracing::warn!("cannot fetch a block template, will retry: {e}"),
+                Err(e) if e.is_transient() => {
+                    tracing::warn!("cannot fetch a block template, will retry: {e}")
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -145,8 +164,16 @@ fn log_template(template: &BlockTemplate, new_tip: bool) {
         "template for height {}: {} transactions, {} fees, coinbase value {}{}",
         template.height,
         template.transactions.len(),
-        template.total_fees().display_in(bitcoin::Denomination::Bitcoin),
-        template.coinbase_value.display_in(bitcoin::Denomination::Bitcoin),
-        if new_tip { format!(", new tip {}", template.previous_block_hash) } else { String::new() }
+        template
+            .total_fees()
+            .display_in(bitcoin::Denomination::Bitcoin),
+        template
+            .coinbase_value
+            .display_in(bitcoin::Denomination::Bitcoin),
+        if new_tip {
+            format!(", new tip {}", template.previous_block_hash)
+        } else {
+            String::new()
+        }
     );
 }

@@ -103,12 +103,17 @@ async fn run_node(
 }
 
 /// Mines to `payout` until the chain is [`MATURE_CHAIN_HEIGHT`] high (nothing if it already is).
-pub async fn mine_mature_chain(client: &BitcoindClient, payout: &PayoutScript) -> Result<u64, RpcError> {
+pub async fn mine_mature_chain(
+    client: &BitcoindClient,
+    payout: &PayoutScript,
+) -> Result<u64, RpcError> {
     let height = client.get_blockchain_info().await?.blocks;
     if height < MATURE_CHAIN_HEIGHT {
         let missing = (MATURE_CHAIN_HEIGHT - height) as u32;
         tracing::info!("mining {missing} blocks so the chain has mature coinbases");
-        client.generate_to_descriptor(missing, &payout.bitcoind_descriptor()).await?;
+        client
+            .generate_to_descriptor(missing, &payout.bitcoind_descriptor())
+            .await?;
     }
     Ok(height.max(MATURE_CHAIN_HEIGHT))
 }
@@ -119,7 +124,8 @@ pub fn placeholder_federation() -> PayoutScript {
     let keys: Vec<String> = (1..=3)
         .map(|i| {
             let seed = sha256::Hash::hash(format!("sharemint devnet guardian {i}").as_bytes());
-            let secret = SecretKey::from_slice(seed.as_byte_array()).expect("a sha256 output is a valid key");
+            let secret = SecretKey::from_slice(seed.as_byte_array())
+                .expect("a sha256 output is a valid key");
             PublicKey::from_secret_key(&secp, &secret).to_string()
         })
         .collect();

@@ -53,25 +53,47 @@ impl PayoutScript {
     pub fn parse(text: &str, network: Network) -> Result<Self, PayoutError> {
         let text = text.trim();
         if let Ok(address) = Address::from_str(text) {
-            let address = address
-                .require_network(network)
-                .map_err(|_| PayoutError::WrongNetwork { text: text.to_owned(), network })?;
-            return Ok(PayoutScript { text: text.to_owned(), script: address.script_pubkey() });
+            let address =
+                address
+                    .require_network(network)
+                    .map_err(|_| PayoutError::WrongNetwork {
+                        text: text.to_owned(),
+                        network,
+                    })?;
+            return Ok(PayoutScript {
+                text: text.to_owned(),
+                script: address.script_pubkey(),
+            });
         }
-        let descriptor = Descriptor::<DescriptorPublicKey>::from_str(text)
-            .map_err(|e| PayoutError::Unparsable { text: text.to_owned(), reason: e.to_string() })?;
+        let descriptor = Descriptor::<DescriptorPublicKey>::from_str(text).map_err(|e| {
+            PayoutError::Unparsable {
+                text: text.to_owned(),
+                reason: e.to_string(),
+            }
+        })?;
         if descriptor.has_wildcard() {
-            return Err(PayoutError::Ranged { text: text.to_owned() });
+            return Err(PayoutError::Ranged {
+                text: text.to_owned(),
+            });
         }
         let definite = descriptor
             .at_derivation_index(0)
-            .map_err(|e| PayoutError::NoScript { text: text.to_owned(), reason: e.to_string() })?;
-        Ok(PayoutScript { text: text.to_owned(), script: definite.script_pubkey() })
+            .map_err(|e| PayoutError::NoScript {
+                text: text.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(PayoutScript {
+            text: text.to_owned(),
+            script: definite.script_pubkey(),
+        })
     }
 
     /// A payout to a script given directly (tests, devnet).
     pub fn from_script(script: ScriptBuf) -> Self {
-        PayoutScript { text: format!("raw({})", script.to_hex_string()), script }
+        PayoutScript {
+            text: format!("raw({})", script.to_hex_string()),
+            script,
+        }
     }
 
     /// The scriptPubKey the coinbase pays.
@@ -101,10 +123,18 @@ mod tests {
 
     #[test]
     fn a_sortedmulti_descriptor_becomes_a_p2wsh_script() {
-        let payout = PayoutScript::parse(&format!("wsh(sortedmulti(2,{K1},{K2},{K3}))"), Network::Regtest).unwrap();
+        let payout = PayoutScript::parse(
+            &format!("wsh(sortedmulti(2,{K1},{K2},{K3}))"),
+            Network::Regtest,
+        )
+        .unwrap();
         assert!(payout.script_pubkey().is_p2wsh());
         // sortedmulti: the key order must not matter.
-        let other = PayoutScript::parse(&format!("wsh(sortedmulti(2,{K3},{K1},{K2}))"), Network::Regtest).unwrap();
+        let other = PayoutScript::parse(
+            &format!("wsh(sortedmulti(2,{K3},{K1},{K2}))"),
+            Network::Regtest,
+        )
+        .unwrap();
         assert_eq!(payout.script_pubkey(), other.script_pubkey());
     }
 
@@ -113,7 +143,10 @@ mod tests {
         let key = bitcoin::CompressedPublicKey::from_str(K1).unwrap();
         let addr = Address::p2wpkh(&key, Network::Regtest).to_string();
         assert!(addr.starts_with("bcrt1q"));
-        assert!(PayoutScript::parse(&addr, Network::Regtest).unwrap().script_pubkey().is_p2wpkh());
+        assert!(PayoutScript::parse(&addr, Network::Regtest)
+            .unwrap()
+            .script_pubkey()
+            .is_p2wpkh());
         let err = PayoutScript::parse(&addr, Network::Bitcoin).unwrap_err();
         assert!(matches!(err, PayoutError::WrongNetwork { .. }), "{err}");
     }

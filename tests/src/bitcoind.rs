@@ -14,6 +14,8 @@ use crate::ports::free_ports;
 
 /// Tries when a free port was taken by someone else between choosing and binding.
 const START_ATTEMPTS: usize = 3;
+/// About 63 years, older than the signet genesis block.
+const SIGNET_MAX_TIP_AGE: &str = "-maxtipage=2000000000";
 /// Anyone-can-spend (`OP_TRUE`): a payee for blocks whose coins nobody needs.
 pub const ANYONE_CAN_SPEND: &str = "raw(51)";
 
@@ -51,7 +53,8 @@ impl TestBitcoindBuilder {
         self
     }
 
-    /// Do not mine the first block: the chain stays at genesis, in initial block download.
+    /// Leave the chain at genesis and in initial block download (regtest: mine no block;
+    /// signet: no `-maxtipage`).
     pub fn fresh_chain(mut self) -> Self {
         self.leave_ibd = false;
         self
@@ -62,19 +65,34 @@ impl TestBitcoindBuilder {
         let bin_dir = bitcoin_bin_dir();
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
-            let dir = tempfile::Builder::new().prefix("sharemint-bitcoind-").tempdir().expect("create a temp dir");
+            let dir = tempfile::Builder::new()
+                .prefix("sharemint-bitcoind-")
+                .tempdir()
+                .expect("create a temp dir");
             let ports = free_ports(2);
             let mut options = match self.network {
-                Network::Signet => BitcoindOptions::trivial_signet(&bin_dir, dir.path(), ports[0], ports[1]),
+                Network::Signet => {
+                    BitcoindOptions::trivial_signet(&bin_dir, dir.path(), ports[0], ports[1])
+                }
                 _ => BitcoindOptions::regtest(&bin_dir, dir.path(), ports[0], ports[1]),
             };
-            options.extra_args = self.extra_args.clone();
+            if self.network == Network::Signet && self.leave_ibd {
+                // The custom signet's genesis is from 2020: accepting a tip that old takes the
+                // node out of initial block download at once, with no slow CPU-mined block.
+                options.extra_args.push(SIGNET_MAX_TIP_AGE.to_owned());
+            }
+            options.extra_args.extend(self.extra_args.iter().cloned());
             match BitcoindProcess::start(options).await {
                 Ok(process) => {
                     let options = process.options().clone();
                     let client = process.client().clone();
-                    let bitcoind = TestBitcoind { process: Some(process), options, client, dir };
-                    if self.leave_ibd {
+                    let bitcoind = TestBitcoind {
+                        process: Some(process),
+                        options,
+                        client,
+                        dir,
+                    };
+                    if self.leave_ibd && self.network == Network::Regtest {
                         bitcoind.generate_to(1, ANYONE_CAN_SPEND).await;
                     }
                     return bitcoind;
@@ -84,7 +102,10 @@ impl TestBitcoindBuilder {
                 Err(e) => panic!("cannot start bitcoind: {e}"),
             }
         }
-        panic!("cannot start bitcoind after {START_ATTEMPTS} attempts: {}", last_error.expect("set on every failure"));
+        panic!(
+            "cannot start bitcoind after {START_ATTEMPTS} attempts: {}",
+            last_error.expect("set on every failure")
+        );
     }
 }
 
@@ -103,14 +124,19 @@ impl TestBitcoind {
         Self::builder().start().await
     }
 
-    /// A trivial-challenge signet with one block mined, out of initial block download.
+    /// A trivial-challenge signet at genesis, out of initial block download (`-maxtipage`).
+    /// Its blocks take bitcoind some seconds of CPU each (difficulty about 0.001).
     pub async fn signet() -> Self {
         Self::builder().signet().start().await
     }
 
     /// Regtest by default; see [`TestBitcoindBuilder`].
     pub fn builder() -> TestBitcoindBuilder {
-        TestBitcoindBuilder { network: Network::Regtest, extra_args: Vec::new(), leave_ibd: true }
+        TestBitcoindBuilder {
+            network: Network::Regtest,
+            extra_args: Vec::new(),
+            leave_ibd: true,
+        }
     }
 
     /// A client authenticating with user and password.
@@ -165,7 +191,11 @@ impl TestBitcoind {
             .generate_to_descriptor(count, descriptor)
             .await
             .unwrap_or_else(|e| panic!("generatetodescriptor {count} to {descriptor}: {e}"));
-        assert_eq!(hashes.len(), count as usize, "bitcoind mined fewer blocks than asked");
+        assert_eq!(
+            hashes.len(),
+            count as usize,
+            "bitcoind mined fewer blocks than asked"
+        );
         hashes
     }
 
@@ -192,24 +222,37 @@ impl TestBitcoind {
                 .iter()
                 .position(|o| o.script_pubkey == key.script_pubkey())
                 .expect("the coinbase pays the key it was mined to");
-            out.push((OutPoint::new(coinbase.compute_txid(), vout as u32), coinbase.output[vout].clone()));
+            out.push((
+                OutPoint::new(coinbase.compute_txid(), vout as u32),
+                coinbase.output[vout].clone(),
+            ));
         }
         out
     }
 
     /// `getblock`, panicking on error.
     pub async fn block(&self, hash: &BlockHash) -> Block {
-        self.client().get_block(hash).await.unwrap_or_else(|e| panic!("getblock {hash}: {e}"))
+        self.client()
+            .get_block(hash)
+            .await
+            .unwrap_or_else(|e| panic!("getblock {hash}: {e}"))
     }
 
     /// The current height.
     pub async fn height(&self) -> u64 {
-        self.client().get_blockchain_info().await.expect("getblockchaininfo").blocks
+        self.client()
+            .get_blockchain_info()
+            .await
+            .expect("getblockchaininfo")
+            .blocks
     }
 
     /// `sendrawtransaction`, panicking with bitcoind's reason on refusal.
     pub async fn send(&self, tx: &Transaction) -> Txid {
-        self.client().send_raw_transaction(tx).await.unwrap_or_else(|e| panic!("sendrawtransaction: {e}"))
+        self.client()
+            .send_raw_transaction(tx)
+            .await
+            .unwrap_or_else(|e| panic!("sendrawtransaction: {e}"))
     }
 
     /// Kills bitcoind now (the data dir stays until drop); for testing what happens when it is gone.

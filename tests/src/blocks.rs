@@ -11,7 +11,11 @@ use sharechain::{merkle, ShareCommitment};
 pub const EXTRANONCE_LEN: usize = 8;
 
 /// The coinbase the node would build for `template`, paying `payout`.
-pub fn coinbase_spec(template: &BlockTemplate, payout: ScriptBuf, commitment: ShareCommitment) -> CoinbaseSpec {
+pub fn coinbase_spec(
+    template: &BlockTemplate,
+    payout: ScriptBuf,
+    commitment: ShareCommitment,
+) -> CoinbaseSpec {
     CoinbaseSpec {
         height: template.height,
         value: template.coinbase_value,

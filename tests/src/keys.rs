@@ -4,7 +4,8 @@ use bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
 use bitcoin::sighash::{EcdsaSighashType, SighashCache};
 use bitcoin::transaction::Version;
 use bitcoin::{
-    absolute, Amount, CompressedPublicKey, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
+    absolute, Amount, CompressedPublicKey, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut,
+    Witness,
 };
 
 /// A P2WPKH key for tests.
@@ -25,7 +26,10 @@ impl TestKey {
     pub fn new() -> Self {
         let secp = Secp256k1::new();
         let (secret, public) = secp.generate_keypair(&mut bitcoin::secp256k1::rand::thread_rng());
-        TestKey { secret, public: CompressedPublicKey(public) }
+        TestKey {
+            secret,
+            public: CompressedPublicKey(public),
+        }
     }
 
     /// `wpkh(<pubkey>)`, for `generatetodescriptor`.
@@ -62,22 +66,42 @@ impl TestKey {
         let secp = Secp256k1::new();
         let mut cache = SighashCache::new(&mut tx);
         for (index, (_, coin)) in coins.iter().enumerate() {
-            assert_eq!(coin.script_pubkey, self.script_pubkey(), "coin {index} is not paid to this key");
+            assert_eq!(
+                coin.script_pubkey,
+                self.script_pubkey(),
+                "coin {index} is not paid to this key"
+            );
             let sighash = cache
-                .p2wpkh_signature_hash(index, &coin.script_pubkey, coin.value, EcdsaSighashType::All)
+                .p2wpkh_signature_hash(
+                    index,
+                    &coin.script_pubkey,
+                    coin.value,
+                    EcdsaSighashType::All,
+                )
                 .expect("input index is in range and the script is p2wpkh");
             let signature = bitcoin::ecdsa::Signature {
                 signature: secp.sign_ecdsa(&Message::from(sighash), &self.secret),
                 sighash_type: EcdsaSighashType::All,
             };
-            *cache.witness_mut(index).expect("input index is in range") = Witness::p2wpkh(&signature, &self.public.0);
+            *cache.witness_mut(index).expect("input index is in range") =
+                Witness::p2wpkh(&signature, &self.public.0);
         }
         tx
     }
 
     /// Spends one coin to `to`, leaving `fee`.
     pub fn spend_one(&self, coin: (OutPoint, TxOut), to: ScriptBuf, fee: Amount) -> Transaction {
-        let value = coin.1.value.checked_sub(fee).expect("fee below the coin's value");
-        self.spend(&[coin], vec![TxOut { value, script_pubkey: to }])
+        let value = coin
+            .1
+            .value
+            .checked_sub(fee)
+            .expect("fee below the coin's value");
+        self.spend(
+            &[coin],
+            vec![TxOut {
+                value,
+                script_pubkey: to,
+            }],
+        )
     }
 }

@@ -5,6 +5,7 @@
 //! key the test can mine to and spend from; [`blocks`] builds and grinds blocks.
 
 pub mod bitcoind;
+pub mod blocks;
 pub mod keys;
 pub mod ports;
 
@@ -15,5 +16,8 @@ pub use keys::TestKey;
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
 }

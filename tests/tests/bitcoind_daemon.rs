@@ -10,9 +10,17 @@ use node::{Daemon, PayoutScript, TemplateUpdate};
 use tests::{bitcoin_bin_dir, ports::free_ports, TestBitcoind, TestKey};
 use tokio::sync::{oneshot, watch};
 
-async fn next_template(rx: &mut watch::Receiver<Option<TemplateUpdate>>, within: Duration) -> TemplateUpdate {
-    tokio::time::timeout(within, rx.changed()).await.expect("a template in time").expect("daemon alive");
-    rx.borrow_and_update().clone().expect("a template, not None")
+async fn next_template(
+    rx: &mut watch::Receiver<Option<TemplateUpdate>>,
+    within: Duration,
+) -> TemplateUpdate {
+    tokio::time::timeout(within, rx.changed())
+        .await
+        .expect("a template in time")
+        .expect("daemon alive");
+    rx.borrow_and_update()
+        .clone()
+        .expect("a template, not None")
 }
 
 #[tokio::test]
@@ -37,7 +45,10 @@ async fn the_daemon_fetches_a_template_on_start_and_on_every_new_tip() {
     }));
 
     let first = next_template(&mut templates, Duration::from_secs(10)).await;
-    assert_eq!(first.template.height, 2, "the harness mined block 1, so the template is for 2");
+    assert_eq!(
+        first.template.height, 2,
+        "the harness mined block 1, so the template is for 2"
+    );
     assert!(first.new_tip);
 
     let hash = bitcoind.generate(1).await[0];
@@ -47,7 +58,11 @@ async fn the_daemon_fetches_a_template_on_start_and_on_every_new_tip() {
     assert!(second.new_tip);
 
     stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), running).await.expect("stops").unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -68,20 +83,32 @@ async fn devnet_mines_a_mature_chain_runs_a_node_and_stops_bitcoind() {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        let devnet = tokio::spawn(node::devnet::run(options.clone(), shutdown, move |daemon| {
-            let _ = give.send(daemon.templates());
-        }));
+        let devnet = tokio::spawn(node::devnet::run(
+            options.clone(),
+            shutdown,
+            move |daemon| {
+                let _ = give.send(daemon.templates());
+            },
+        ));
         let mut templates = tokio::time::timeout(Duration::from_secs(30), &mut take)
             .await
             .expect("the node starts")
             .expect("devnet hands out the template channel");
         let update = next_template(&mut templates, Duration::from_secs(10)).await;
         // The second run reuses the chain instead of mining again.
-        assert_eq!(update.template.height as u64, MATURE_CHAIN_HEIGHT + 1, "run {run}");
+        assert_eq!(
+            update.template.height as u64,
+            MATURE_CHAIN_HEIGHT + 1,
+            "run {run}"
+        );
         assert!(update.template.default_witness_commitment.is_some());
 
         stop.send(()).unwrap();
-        tokio::time::timeout(Duration::from_secs(30), devnet).await.expect("devnet stops").unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(30), devnet)
+            .await
+            .expect("devnet stops")
+            .unwrap()
+            .unwrap();
         let gone = std::net::TcpStream::connect(("127.0.0.1", options.rpc_port));
         assert!(gone.is_err(), "bitcoind still listens after devnet stopped");
     }

@@ -20,10 +20,21 @@ async fn cookie_and_password_both_work() {
 #[tokio::test]
 async fn a_wrong_password_is_wrong_credentials() {
     let bitcoind = TestBitcoind::regtest().await;
-    let Auth::UserPass { user, .. } = bitcoind.user_pass() else { unreachable!("harness uses a password") };
-    let client = bitcoind.client_with(Auth::UserPass { user, password: "not-the-password".into() }, Network::Regtest);
+    let Auth::UserPass { user, .. } = bitcoind.user_pass() else {
+        unreachable!("harness uses a password")
+    };
+    let client = bitcoind.client_with(
+        Auth::UserPass {
+            user,
+            password: "not-the-password".into(),
+        },
+        Network::Regtest,
+    );
     let err = client.get_best_block_hash().await.unwrap_err();
-    assert!(matches!(err, RpcError::WrongCredentials { ref url } if *url == bitcoind.rpc_url()), "{err:?}");
+    assert!(
+        matches!(err, RpcError::WrongCredentials { ref url } if *url == bitcoind.rpc_url()),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("credentials"), "{err}");
 }
 
@@ -44,7 +55,14 @@ async fn expecting_mainnet_but_finding_regtest_is_wrong_network() {
     let client = bitcoind.client_with(bitcoind.user_pass(), Network::Bitcoin);
     let err = client.check_network().await.unwrap_err();
     assert!(
-        matches!(err, RpcError::WrongNetwork { expected: Network::Bitcoin, actual: Network::Regtest, .. }),
+        matches!(
+            err,
+            RpcError::WrongNetwork {
+                expected: Network::Bitcoin,
+                actual: Network::Regtest,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = client.check_ready().await.unwrap_err();
@@ -55,9 +73,17 @@ async fn expecting_mainnet_but_finding_regtest_is_wrong_network() {
 async fn bitcoinds_own_rpc_errors_come_through_with_code_and_message() {
     let bitcoind = TestBitcoind::regtest().await;
     let unknown = BlockHash::from_byte_array([7; 32]);
-    let err = bitcoind.client().get_block_header(&unknown).await.unwrap_err();
+    let err = bitcoind
+        .client()
+        .get_block_header(&unknown)
+        .await
+        .unwrap_err();
     match &err {
-        RpcError::Rpc { method, code, message } => {
+        RpcError::Rpc {
+            method,
+            code,
+            message,
+        } => {
             assert_eq!(method, "getblockheader");
             assert_eq!(*code, RPC_INVALID_ADDRESS_OR_KEY);
             assert!(message.contains("not found"), "{message}");
@@ -65,8 +91,15 @@ async fn bitcoinds_own_rpc_errors_come_through_with_code_and_message() {
         other => panic!("expected an RPC error, got {other:?}"),
     }
     // A block that does not even decode.
-    let err = bitcoind.client().call::<serde_json::Value>("submitblock", &["00".into()]).await.unwrap_err();
-    assert!(matches!(err, RpcError::Rpc { code: -22, ref message, .. } if message.contains("decode")), "{err:?}");
+    let err = bitcoind
+        .client()
+        .call::<serde_json::Value>("submitblock", &["00".into()])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RpcError::Rpc { code: -22, ref message, .. } if message.contains("decode")),
+        "{err:?}"
+    );
 }
 
 /// A fresh regtest chain sits at the 2011 genesis block, older than `-maxtipage`
@@ -75,16 +108,26 @@ async fn bitcoinds_own_rpc_errors_come_through_with_code_and_message() {
 async fn a_fresh_chain_is_in_initial_block_download_until_a_block_is_mined() {
     let bitcoind = TestBitcoind::builder().fresh_chain().start().await;
     let err = bitcoind.client().check_ready().await.unwrap_err();
-    assert!(matches!(err, RpcError::InitialBlockDownload { blocks: 0, .. }), "{err:?}");
+    assert!(
+        matches!(err, RpcError::InitialBlockDownload { blocks: 0, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("initial block download"), "{err}");
 
     // The daemon's wait ends by itself once bitcoind has caught up.
     let client = bitcoind.client().clone();
     let waiting = tokio::spawn(async move { node::daemon::wait_until_ready(&client).await });
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(!waiting.is_finished(), "stopped waiting while bitcoind was still in IBD");
+    assert!(
+        !waiting.is_finished(),
+        "stopped waiting while bitcoind was still in IBD"
+    );
     bitcoind.generate(1).await;
-    let info = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("wait ends").unwrap().unwrap();
+    let info = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("wait ends")
+        .unwrap()
+        .unwrap();
     assert_eq!(info.blocks, 1);
     assert!(!info.initial_block_download);
 }

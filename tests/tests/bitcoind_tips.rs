@@ -19,10 +19,15 @@ async fn next_tip(rx: &mut watch::Receiver<BlockHash>, within: Duration) -> Opti
 }
 
 /// Mines one block and returns how long the watcher took to report it.
-async fn latency_of_one_block(bitcoind: &TestBitcoind, rx: &mut watch::Receiver<BlockHash>) -> Duration {
+async fn latency_of_one_block(
+    bitcoind: &TestBitcoind,
+    rx: &mut watch::Receiver<BlockHash>,
+) -> Duration {
     let hash = bitcoind.generate(1).await[0];
     let mined = Instant::now();
-    let seen = next_tip(rx, Duration::from_secs(5)).await.expect("the new tip is reported");
+    let seen = next_tip(rx, Duration::from_secs(5))
+        .await
+        .expect("the new tip is reported");
     assert_eq!(seen, hash, "the watcher reports the block just mined");
     mined.elapsed()
 }
@@ -30,7 +35,9 @@ async fn latency_of_one_block(bitcoind: &TestBitcoind, rx: &mut watch::Receiver<
 #[tokio::test]
 async fn long_poll_reports_a_new_tip_within_a_second() {
     let bitcoind = TestBitcoind::regtest().await;
-    let watcher = TipWatcher::start(bitcoind.client().clone(), TipSources::longpoll_only()).await.unwrap();
+    let watcher = TipWatcher::start(bitcoind.client().clone(), TipSources::longpoll_only())
+        .await
+        .unwrap();
     let mut rx = watcher.subscribe();
     for _ in 0..3 {
         // Let the long-poll reach bitcoind and wait there: that is the path under test.
@@ -38,14 +45,19 @@ async fn long_poll_reports_a_new_tip_within_a_second() {
         let latency = latency_of_one_block(&bitcoind, &mut rx).await;
         assert!(latency < MAX_LATENCY, "long-poll took {latency:?}");
     }
-    assert_eq!(watcher.current(), bitcoind.client().get_best_block_hash().await.unwrap());
+    assert_eq!(
+        watcher.current(),
+        bitcoind.client().get_best_block_hash().await.unwrap()
+    );
 }
 
 #[tokio::test]
 async fn polling_reports_a_new_tip_within_a_second() {
     let bitcoind = TestBitcoind::regtest().await;
     let sources = TipSources::polling_only(Duration::from_millis(200));
-    let watcher = TipWatcher::start(bitcoind.client().clone(), sources).await.unwrap();
+    let watcher = TipWatcher::start(bitcoind.client().clone(), sources)
+        .await
+        .unwrap();
     let mut rx = watcher.subscribe();
     for _ in 0..3 {
         let latency = latency_of_one_block(&bitcoind, &mut rx).await;
@@ -56,13 +68,19 @@ async fn polling_reports_a_new_tip_within_a_second() {
 #[tokio::test]
 async fn one_notification_per_tip_with_every_source_on() {
     let bitcoind = TestBitcoind::regtest().await;
-    let watcher = TipWatcher::start(bitcoind.client().clone(), TipSources::default()).await.unwrap();
+    let watcher = TipWatcher::start(bitcoind.client().clone(), TipSources::default())
+        .await
+        .unwrap();
     let mut rx = watcher.subscribe();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let latency = latency_of_one_block(&bitcoind, &mut rx).await;
     assert!(latency < MAX_LATENCY, "took {latency:?}");
     // Long-poll and polling both see the block; the channel must announce it only once.
-    assert_eq!(next_tip(&mut rx, Duration::from_millis(600)).await, None, "a tip was announced twice");
+    assert_eq!(
+        next_tip(&mut rx, Duration::from_millis(600)).await,
+        None,
+        "a tip was announced twice"
+    );
 }
 
 /// Our bitcoind build has no ZMQ, so this test plays bitcoind's ZMQ side itself: a
@@ -73,35 +91,51 @@ async fn one_notification_per_tip_with_every_source_on() {
 async fn zmq_hashblock_reports_a_new_tip() {
     let bitcoind = TestBitcoind::regtest().await;
     let mut publisher = zeromq::PubSocket::new();
-    let endpoint = publisher.bind("tcp://127.0.0.1:0").await.expect("bind a zmq pub socket");
-    let watcher = TipWatcher::start(bitcoind.client().clone(), TipSources::zmq_only(endpoint.to_string()))
+    let endpoint = publisher
+        .bind("tcp://127.0.0.1:0")
         .await
-        .unwrap();
+        .expect("bind a zmq pub socket");
+    let watcher = TipWatcher::start(
+        bitcoind.client().clone(),
+        TipSources::zmq_only(endpoint.to_string()),
+    )
+    .await
+    .unwrap();
     let mut rx = watcher.subscribe();
 
     for sequence in 0u32..2 {
         let hash = bitcoind.generate(1).await[0];
         // With ZMQ the only source, nothing reports the block until it is published.
-        assert_eq!(next_tip(&mut rx, Duration::from_millis(400)).await, None, "reported without zmq");
+        assert_eq!(
+            next_tip(&mut rx, Duration::from_millis(400)).await,
+            None,
+            "reported without zmq"
+        );
         // PUB drops messages until the subscription has arrived (ZMQ's slow joiner), so
         // publish until the watcher reacts, as bitcoind would on the next block.
         let published = Instant::now();
         let mut seen = None;
         while seen.is_none() && published.elapsed() < Duration::from_secs(5) {
-            publisher.send(hashblock_message(hash, sequence)).await.expect("publish");
+            publisher
+                .send(hashblock_message(hash, sequence))
+                .await
+                .expect("publish");
             seen = next_tip(&mut rx, Duration::from_millis(100)).await;
         }
-        assert_eq!(seen, Some(hash), "the zmq hashblock message made the watcher report the tip");
+        assert_eq!(
+            seen,
+            Some(hash),
+            "the zmq hashblock message made the watcher report the tip"
+        );
     }
 }
 
 fn hashblock_message(hash: BlockHash, sequence: u32) -> ZmqMessage {
     // BlockHash's Display is the reversed (display) byte order, which is what bitcoind sends.
-    let display_order: Vec<u8> = bitcoin::hex::FromHex::from_hex(&hash.to_string()).expect("hash hex");
-    let frames = vec![
-        HASHBLOCK_TOPIC.as_bytes().to_vec().into(),
-        display_order.into(),
-        sequence.to_le_bytes().to_vec().into(),
-    ];
-    ZmqMessage::try_from(frames).expect("three frames")
+    let display_order: Vec<u8> =
+        bitcoin::hex::FromHex::from_hex(&hash.to_string()).expect("hash hex");
+    let mut message = ZmqMessage::from(HASHBLOCK_TOPIC);
+    message.push_back(display_order.into());
+    message.push_back(sequence.to_le_bytes().to_vec().into());
+    message
 }

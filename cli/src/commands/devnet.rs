@@ -31,7 +31,8 @@ pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
     };
     let data_dir = match args.data_dir {
         Some(dir) => dir,
-        None => PathBuf::from(std::env::var_os("HOME").context(no_home)?).join(".local/share/sharemint/devnet"),
+        None => PathBuf::from(std::env::var_os("HOME").context(no_home)?)
+            .join(".local/share/sharemint/devnet"),
     };
     let options = DevnetOptions {
         bitcoin_bin,

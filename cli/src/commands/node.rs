@@ -66,7 +66,8 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
         Some(path) => ConfigLayer::from_file(path)?,
         None => ConfigLayer::default(),
     };
-    let config = NodeConfig::resolve(args.layer().over(file)).context("invalid node configuration")?;
+    let config =
+        NodeConfig::resolve(args.layer().over(file)).context("invalid node configuration")?;
     let daemon = Daemon::new(config)?;
     daemon.run(node::shutdown::signal()).await?;
     Ok(())

@@ -37,8 +37,10 @@ impl Auth {
         match self {
             Auth::UserPass { user, password } => Ok((user.clone(), password.clone())),
             Auth::CookieFile(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| RpcError::Cookie { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| RpcError::Cookie {
+                    path: path.clone(),
+                    source,
+                })?;
                 let (user, password) = text
                     .trim_end()
                     .split_once(':')

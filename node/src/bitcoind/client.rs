@@ -46,7 +46,14 @@ impl BitcoindClient {
     /// Does not connect yet; a cookie file is read now and again after bitcoind restarts.
     pub fn new(url: &str, auth: Auth, network: Network) -> Result<Self, RpcError> {
         let http = RwLock::new(build_clients(url, &auth)?);
-        Ok(BitcoindClient { inner: Arc::new(Inner { url: url.to_owned(), auth, network, http }) })
+        Ok(BitcoindClient {
+            inner: Arc::new(Inner {
+                url: url.to_owned(),
+                auth,
+                network,
+                http,
+            }),
+        })
     }
 
     /// The RPC URL.
@@ -60,15 +67,23 @@ impl BitcoindClient {
     }
 
     /// Any RPC call, for methods without a typed wrapper here.
-    pub async fn call<R: DeserializeOwned>(&self, method: &str, params: &[Value]) -> Result<R, RpcError> {
+    pub async fn call<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &[Value],
+    ) -> Result<R, RpcError> {
         self.call_with(method, params, false).await
     }
 
     /// `getblockchaininfo`.
     pub async fn get_blockchain_info(&self) -> Result<ChainInfo, RpcError> {
         let raw: RawChainInfo = self.call("getblockchaininfo", &[]).await?;
-        let network = network_from_chain_name(&raw.chain)
-            .ok_or_else(|| RpcError::bad_response("getblockchaininfo", format!("unknown chain {:?}", raw.chain)))?;
+        let network = network_from_chain_name(&raw.chain).ok_or_else(|| {
+            RpcError::bad_response(
+                "getblockchaininfo",
+                format!("unknown chain {:?}", raw.chain),
+            )
+        })?;
         Ok(ChainInfo {
             network,
             blocks: raw.blocks,
@@ -96,26 +111,37 @@ impl BitcoindClient {
     pub async fn check_ready(&self) -> Result<ChainInfo, RpcError> {
         let info = self.check_network().await?;
         if info.initial_block_download {
-            return Err(RpcError::InitialBlockDownload { blocks: info.blocks, headers: info.headers });
+            return Err(RpcError::InitialBlockDownload {
+                blocks: info.blocks,
+                headers: info.headers,
+            });
         }
         Ok(info)
     }
 
     /// `getblocktemplate` with the rules this network needs (segwit; signet on signet).
     pub async fn get_block_template(&self) -> Result<BlockTemplate, RpcError> {
-        let value: Value = self.call("getblocktemplate", &[self.template_request(None)]).await?;
+        let value: Value = self
+            .call("getblocktemplate", &[self.template_request(None)])
+            .await?;
         BlockTemplate::from_json(value)
     }
 
     /// Long-poll `getblocktemplate`: returns when bitcoind's tip (or, after a while, its mempool)
     /// has changed since the template that carried `id`, or after [`LONGPOLL_TIMEOUT`].
     pub async fn wait_block_template(&self, id: &LongPollId) -> Result<BlockTemplate, RpcError> {
-        let value: Value = self.call_with("getblocktemplate", &[self.template_request(Some(id))], true).await?;
+        let value: Value = self
+            .call_with("getblocktemplate", &[self.template_request(Some(id))], true)
+            .await?;
         BlockTemplate::from_json(value)
     }
 
     fn template_request(&self, longpoll: Option<&LongPollId>) -> Value {
-        let rules: &[&str] = if self.inner.network == Network::Signet { &["segwit", "signet"] } else { &["segwit"] };
+        let rules: &[&str] = if self.inner.network == Network::Signet {
+            &["segwit", "signet"]
+        } else {
+            &["segwit"]
+        };
         match longpoll {
             None => json!({ "rules": rules }),
             Some(id) => json!({ "rules": rules, "longpollid": id.0 }),
@@ -124,7 +150,9 @@ impl BitcoindClient {
 
     /// `submitblock`: bitcoind's verdict on a full block.
     pub async fn submit_block(&self, block: &Block) -> Result<SubmitOutcome, RpcError> {
-        let reason: Option<String> = self.call("submitblock", &[json!(serialize_hex(block))]).await?;
+        let reason: Option<String> = self
+            .call("submitblock", &[json!(serialize_hex(block))])
+            .await?;
         Ok(SubmitOutcome::from_reason(reason))
     }
 
@@ -139,8 +167,13 @@ impl BitcoindClient {
     }
 
     /// `getblockheader` (raw), decoded.
-    pub async fn get_block_header(&self, hash: &BlockHash) -> Result<bitcoin::block::Header, RpcError> {
-        let hex: String = self.call("getblockheader", &[json!(hash), json!(false)]).await?;
+    pub async fn get_block_header(
+        &self,
+        hash: &BlockHash,
+    ) -> Result<bitcoin::block::Header, RpcError> {
+        let hex: String = self
+            .call("getblockheader", &[json!(hash), json!(false)])
+            .await?;
         deserialize_hex(&hex).map_err(|e| RpcError::bad_response("getblockheader", e))
     }
 
@@ -152,12 +185,23 @@ impl BitcoindClient {
 
     /// `sendrawtransaction`.
     pub async fn send_raw_transaction(&self, tx: &Transaction) -> Result<Txid, RpcError> {
-        self.call("sendrawtransaction", &[json!(serialize_hex(tx))]).await
+        self.call("sendrawtransaction", &[json!(serialize_hex(tx))])
+            .await
     }
 
-    /// `generatetodescriptor` (regtest and test signets only): mines `count` blocks paying `descriptor`.
-    pub async fn generate_to_descriptor(&self, count: u32, descriptor: &str) -> Result<Vec<BlockHash>, RpcError> {
-        self.call("generatetodescriptor", &[json!(count), json!(descriptor)]).await
+    /// `generatetodescriptor` (regtest and test signets): bitcoind mines `count` blocks paying
+    /// `descriptor` on its CPU. Tries up to `u32::MAX` nonces per block, since bitcoind's default
+    /// of a million is often too few for a signet block.
+    pub async fn generate_to_descriptor(
+        &self,
+        count: u32,
+        descriptor: &str,
+    ) -> Result<Vec<BlockHash>, RpcError> {
+        self.call(
+            "generatetodescriptor",
+            &[json!(count), json!(descriptor), json!(u32::MAX)],
+        )
+        .await
     }
 
     /// `stop`: asks bitcoind to shut down cleanly.
@@ -166,24 +210,51 @@ impl BitcoindClient {
         Ok(())
     }
 
-    async fn call_with<R: DeserializeOwned>(&self, method: &str, params: &[Value], long: bool) -> Result<R, RpcError> {
+    async fn call_with<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &[Value],
+        long: bool,
+    ) -> Result<R, RpcError> {
         match self.call_once(method, params, long).await {
             // bitcoind writes a new cookie on each start: read it again once, then give up.
-            Err(RpcError::WrongCredentials { .. }) if matches!(self.inner.auth, Auth::CookieFile(_)) => {
+            Err(RpcError::WrongCredentials { .. })
+                if matches!(self.inner.auth, Auth::CookieFile(_)) =>
+            {
                 let fresh = build_clients(&self.inner.url, &self.inner.auth)?;
-                *self.inner.http.write().expect("client lock is never poisoned: no panics under it") = fresh;
+                *self
+                    .inner
+                    .http
+                    .write()
+                    .expect("client lock is never poisoned: no panics under it") = fresh;
                 self.call_once(method, params, long).await
             }
             other => other,
         }
     }
 
-    async fn call_once<R: DeserializeOwned>(&self, method: &str, params: &[Value], long: bool) -> Result<R, RpcError> {
-        let clients = self.inner.http.read().expect("client lock is never poisoned: no panics under it").clone();
-        let (client, timeout) = if long { (clients.long, LONGPOLL_TIMEOUT) } else { (clients.short, CALL_TIMEOUT) };
+    async fn call_once<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &[Value],
+        long: bool,
+    ) -> Result<R, RpcError> {
+        let clients = self
+            .inner
+            .http
+            .read()
+            .expect("client lock is never poisoned: no panics under it")
+            .clone();
+        let (client, timeout) = if long {
+            (clients.long, LONGPOLL_TIMEOUT)
+        } else {
+            (clients.short, CALL_TIMEOUT)
+        };
         let mut array = ArrayParams::new();
         for p in params {
-            array.insert(p).map_err(|e| RpcError::bad_response(method, e))?;
+            array
+                .insert(p)
+                .map_err(|e| RpcError::bad_response(method, e))?;
         }
         // bitcoind answers `null` for some calls; read a Value first so that `()`/Option work.
         let value: Value = client
@@ -196,14 +267,28 @@ impl BitcoindClient {
     fn classify(&self, method: &str, timeout: Duration, err: ClientError) -> RpcError {
         let url = self.inner.url.clone();
         match err {
-            ClientError::Call(obj) => {
-                RpcError::Rpc { method: method.to_owned(), code: obj.code(), message: obj.message().to_owned() }
-            }
-            ClientError::RequestTimeout => RpcError::Timeout { url, method: method.to_owned(), seconds: timeout.as_secs() },
+            ClientError::Call(obj) => RpcError::Rpc {
+                method: method.to_owned(),
+                code: obj.code(),
+                message: obj.message().to_owned(),
+            },
+            ClientError::RequestTimeout => RpcError::Timeout {
+                url,
+                method: method.to_owned(),
+                seconds: timeout.as_secs(),
+            },
             ClientError::Transport(e) => match e.downcast_ref::<transport::Error>() {
-                Some(transport::Error::Rejected { status_code: 401 }) => RpcError::WrongCredentials { url },
-                Some(transport::Error::Rejected { status_code }) => RpcError::HttpStatus { url, status: *status_code },
-                _ => RpcError::Unreachable { url, reason: error_chain(&*e) },
+                Some(transport::Error::Rejected { status_code: 401 }) => {
+                    RpcError::WrongCredentials { url }
+                }
+                Some(transport::Error::Rejected { status_code }) => RpcError::HttpStatus {
+                    url,
+                    status: *status_code,
+                },
+                _ => RpcError::Unreachable {
+                    url,
+                    reason: error_chain(&*e),
+                },
             },
             ClientError::ParseError(e) => RpcError::bad_response(method, e),
             other => RpcError::bad_response(method, other),
@@ -222,7 +307,10 @@ impl std::fmt::Debug for BitcoindClient {
 }
 
 fn build_clients(url: &str, auth: &Auth) -> Result<Clients, RpcError> {
-    let invalid = |reason: String| RpcError::InvalidUrl { url: url.to_owned(), reason };
+    let invalid = |reason: String| RpcError::InvalidUrl {
+        url: url.to_owned(),
+        reason,
+    };
     let mut headers = HeaderMap::new();
     let value = HeaderValue::from_str(&auth.header_value()?).map_err(|e| invalid(e.to_string()))?;
     headers.insert("Authorization", value);
@@ -234,7 +322,10 @@ fn build_clients(url: &str, auth: &Auth) -> Result<Clients, RpcError> {
             .build(url)
             .map_err(|e| invalid(e.to_string()))
     };
-    Ok(Clients { short: build(CALL_TIMEOUT)?, long: build(LONGPOLL_TIMEOUT)? })
+    Ok(Clients {
+        short: build(CALL_TIMEOUT)?,
+        long: build(LONGPOLL_TIMEOUT)?,
+    })
 }
 
 /// "connection refused" lives a few sources deep in hyper's errors; show the whole chain.

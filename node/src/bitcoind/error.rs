@@ -109,11 +109,19 @@ impl RpcError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            RpcError::Unreachable { .. } | RpcError::Timeout { .. } | RpcError::Rpc { code: RPC_IN_WARMUP, .. }
+            RpcError::Unreachable { .. }
+                | RpcError::Timeout { .. }
+                | RpcError::Rpc {
+                    code: RPC_IN_WARMUP,
+                    ..
+                }
         )
     }
 
     pub(crate) fn bad_response(method: &str, reason: impl std::fmt::Display) -> Self {
-        RpcError::BadResponse { method: method.to_owned(), reason: reason.to_string() }
+        RpcError::BadResponse {
+            method: method.to_owned(),
+            reason: reason.to_string(),
+        }
     }
 }

@@ -19,11 +19,16 @@ pub const BITCOIN_BUILD_KEY: &str = "0.4.1";
 /// Where scripts/bitcoind.sh puts `bitcoind`: `$SHAREMINT_BITCOIN_BIN` if set, else
 /// `${SHAREMINT_CACHE:-~/.cache/sharemint}/bitcoind/<key>/bin`. `None` without a home directory.
 pub fn default_bin_dir() -> Option<PathBuf> {
-    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let non_empty = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(dir) = non_empty("SHAREMINT_BITCOIN_BIN") {
         return Some(dir);
     }
-    let cache = non_empty("SHAREMINT_CACHE").or_else(|| non_empty("HOME").map(|h| h.join(".cache/sharemint")))?;
+    let cache = non_empty("SHAREMINT_CACHE")
+        .or_else(|| non_empty("HOME").map(|h| h.join(".cache/sharemint")))?;
     Some(cache.join("bitcoind").join(BITCOIN_BUILD_KEY).join("bin"))
 }
 
@@ -58,7 +63,12 @@ pub struct BitcoindOptions {
 
 impl BitcoindOptions {
     /// Regtest on the given ports with a random RPC password.
-    pub fn regtest(bin_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>, rpc_port: u16, p2p_port: u16) -> Self {
+    pub fn regtest(
+        bin_dir: impl Into<PathBuf>,
+        data_dir: impl Into<PathBuf>,
+        rpc_port: u16,
+        p2p_port: u16,
+    ) -> Self {
         BitcoindOptions {
             bin_dir: bin_dir.into(),
             data_dir: data_dir.into(),
@@ -73,7 +83,12 @@ impl BitcoindOptions {
     }
 
     /// A custom signet with the trivial challenge `OP_TRUE`: blocks need no signature.
-    pub fn trivial_signet(bin_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>, rpc_port: u16, p2p_port: u16) -> Self {
+    pub fn trivial_signet(
+        bin_dir: impl Into<PathBuf>,
+        data_dir: impl Into<PathBuf>,
+        rpc_port: u16,
+        p2p_port: u16,
+    ) -> Self {
         BitcoindOptions {
             network: Network::Signet,
             signet_challenge: Some("51".to_owned()),
@@ -98,7 +113,10 @@ impl BitcoindOptions {
 
     /// User-and-password credentials.
     pub fn user_pass(&self) -> Auth {
-        Auth::UserPass { user: self.rpc_user.clone(), password: self.rpc_password.clone() }
+        Auth::UserPass {
+            user: self.rpc_user.clone(),
+            password: self.rpc_password.clone(),
+        }
     }
 
     fn args(&self) -> Vec<String> {
@@ -179,7 +197,10 @@ impl BitcoindProcess {
         if !binary.is_file() {
             return Err(ProcessError::MissingBinary { path: binary });
         }
-        let spawn_err = |source| ProcessError::Spawn { path: binary.clone(), source };
+        let spawn_err = |source| ProcessError::Spawn {
+            path: binary.clone(),
+            source,
+        };
         std::fs::create_dir_all(&options.data_dir).map_err(spawn_err)?;
         let stderr = File::create(stderr_path(&options.data_dir)).map_err(spawn_err)?;
         let child = Command::new(&binary)
@@ -190,7 +211,11 @@ impl BitcoindProcess {
             .spawn()
             .map_err(spawn_err)?;
         let client = BitcoindClient::new(&options.rpc_url(), options.user_pass(), options.network)?;
-        let mut process = BitcoindProcess { child: Some(child), options, client };
+        let mut process = BitcoindProcess {
+            child: Some(child),
+            options,
+            client,
+        };
         process.wait_until_ready().await?;
         tracing::debug!(url = %process.options.rpc_url(), pid = process.pid(), "bitcoind started");
         Ok(process)
@@ -200,7 +225,8 @@ impl BitcoindProcess {
         let started = Instant::now();
         loop {
             if let Some(status) = self.try_exit_status() {
-                let stderr = std::fs::read_to_string(stderr_path(&self.options.data_dir)).unwrap_or_default();
+                let stderr = std::fs::read_to_string(stderr_path(&self.options.data_dir))
+                    .unwrap_or_default();
                 return Err(ProcessError::ExitedEarly {
                     status,
                     stderr: stderr.trim().to_owned(),
@@ -210,7 +236,9 @@ impl BitcoindProcess {
             match self.client.get_blockchain_info().await {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_transient() && started.elapsed() < START_TIMEOUT => {}
-                Err(e) if e.is_transient() => return Err(ProcessError::StartTimeout(START_TIMEOUT, e)),
+                Err(e) if e.is_transient() => {
+                    return Err(ProcessError::StartTimeout(START_TIMEOUT, e))
+                }
                 Err(e) => return Err(e.into()),
             }
             tokio::time::sleep(STATUS_POLL).await;
@@ -313,8 +341,14 @@ mod tests {
     #[test]
     fn missing_binary_says_how_to_build_it() {
         let options = BitcoindOptions::regtest("/nonexistent/bin", "/tmp/unused", 1, 2);
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let err = rt.block_on(BitcoindProcess::start(options)).err().expect("must fail");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let err = rt
+            .block_on(BitcoindProcess::start(options))
+            .err()
+            .expect("must fail");
         assert!(err.to_string().contains("scripts/bitcoind.sh"), "{err}");
     }
 }

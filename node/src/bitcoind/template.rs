@@ -1,7 +1,9 @@
 //! `getblocktemplate`'s answer, decoded into bitcoin types once, at the edge.
 
 use bitcoin::consensus::encode::deserialize_hex;
-use bitcoin::{Amount, BlockHash, CompactTarget, ScriptBuf, Target, Transaction, Txid, Weight, Wtxid};
+use bitcoin::{
+    Amount, BlockHash, CompactTarget, ScriptBuf, Target, Transaction, Txid, Weight, Wtxid,
+};
 use serde::Deserialize;
 
 use super::RpcError;
@@ -103,19 +105,28 @@ struct RawTransaction {
 
 impl RawTemplate {
     fn decode(self) -> Result<BlockTemplate, RpcError> {
-        let bits = u32::from_str_radix(&self.bits, 16).map_err(|e| bad(format!("bits {:?}: {e}", self.bits)))?;
+        let bits = u32::from_str_radix(&self.bits, 16)
+            .map_err(|e| bad(format!("bits {:?}: {e}", self.bits)))?;
         let target = Target::from_unprefixed_hex(&self.target)
             .map_err(|e| bad(format!("target {:?}: {e}", self.target)))?;
-        let previous_block_hash = self
-            .previousblockhash
-            .parse()
-            .map_err(|e| bad(format!("previousblockhash {:?}: {e}", self.previousblockhash)))?;
+        let previous_block_hash = self.previousblockhash.parse().map_err(|e| {
+            bad(format!(
+                "previousblockhash {:?}: {e}",
+                self.previousblockhash
+            ))
+        })?;
         let default_witness_commitment = self
             .default_witness_commitment
-            .map(|hex| ScriptBuf::from_hex(&hex).map_err(|e| bad(format!("default_witness_commitment: {e}"))))
+            .map(|hex| {
+                ScriptBuf::from_hex(&hex)
+                    .map_err(|e| bad(format!("default_witness_commitment: {e}")))
+            })
             .transpose()?;
-        let transactions =
-            self.transactions.into_iter().map(RawTransaction::decode).collect::<Result<Vec<_>, _>>()?;
+        let transactions = self
+            .transactions
+            .into_iter()
+            .map(RawTransaction::decode)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(BlockTemplate {
             version: self.version,
             bits: CompactTarget::from_consensus(bits),
@@ -134,12 +145,21 @@ impl RawTemplate {
 
 impl RawTransaction {
     fn decode(self) -> Result<TemplateTransaction, RpcError> {
-        let tx: Transaction = deserialize_hex(&self.data).map_err(|e| bad(format!("transaction {}: {e}", self.txid)))?;
-        let txid: Txid = self.txid.parse().map_err(|e| bad(format!("txid {:?}: {e}", self.txid)))?;
-        let wtxid: Wtxid = self.hash.parse().map_err(|e| bad(format!("hash {:?}: {e}", self.hash)))?;
+        let tx: Transaction = deserialize_hex(&self.data)
+            .map_err(|e| bad(format!("transaction {}: {e}", self.txid)))?;
+        let txid: Txid = self
+            .txid
+            .parse()
+            .map_err(|e| bad(format!("txid {:?}: {e}", self.txid)))?;
+        let wtxid: Wtxid = self
+            .hash
+            .parse()
+            .map_err(|e| bad(format!("hash {:?}: {e}", self.hash)))?;
         // The data is the source of truth; ids that disagree mean a corrupt answer.
         if tx.compute_txid() != txid || tx.compute_wtxid() != wtxid {
-            return Err(bad(format!("transaction {txid}: data does not hash to its txid/hash")));
+            return Err(bad(format!(
+                "transaction {txid}: data does not hash to its txid/hash"
+            )));
         }
         Ok(TemplateTransaction {
             tx,
@@ -178,7 +198,10 @@ mod tests {
         assert_eq!(Target::from_compact(t.bits), t.target);
         assert_eq!(t.coinbase_value, Amount::from_int_btc(50));
         assert_eq!(t.height, 1);
-        assert!(t.default_witness_commitment.as_ref().is_some_and(|s| s.is_op_return()));
+        assert!(t
+            .default_witness_commitment
+            .as_ref()
+            .is_some_and(|s| s.is_op_return()));
     }
 
     #[test]
@@ -197,7 +220,10 @@ mod tests {
             version: bitcoin::transaction::Version::TWO,
             lock_time: bitcoin::absolute::LockTime::ZERO,
             input: vec![bitcoin::TxIn::default()],
-            output: vec![bitcoin::TxOut { value: Amount::from_sat(1), script_pubkey: ScriptBuf::new() }],
+            output: vec![bitcoin::TxOut {
+                value: Amount::from_sat(1),
+                script_pubkey: ScriptBuf::new(),
+            }],
         };
         let data = bitcoin::consensus::encode::serialize_hex(&tx);
         v["transactions"] = serde_json::json!([{

@@ -31,24 +31,40 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 impl Default for TipSources {
     fn default() -> Self {
-        TipSources { longpoll: true, poll_interval: Some(DEFAULT_POLL_INTERVAL), zmq_hashblock: None }
+        TipSources {
+            longpoll: true,
+            poll_interval: Some(DEFAULT_POLL_INTERVAL),
+            zmq_hashblock: None,
+        }
     }
 }
 
 impl TipSources {
     /// Only long-poll.
     pub fn longpoll_only() -> Self {
-        TipSources { longpoll: true, poll_interval: None, zmq_hashblock: None }
+        TipSources {
+            longpoll: true,
+            poll_interval: None,
+            zmq_hashblock: None,
+        }
     }
 
     /// Only polling at `interval`.
     pub fn polling_only(interval: Duration) -> Self {
-        TipSources { longpoll: false, poll_interval: Some(interval), zmq_hashblock: None }
+        TipSources {
+            longpoll: false,
+            poll_interval: Some(interval),
+            zmq_hashblock: None,
+        }
     }
 
     /// Only ZMQ `hashblock` from `endpoint`.
     pub fn zmq_only(endpoint: impl Into<String>) -> Self {
-        TipSources { longpoll: false, poll_interval: None, zmq_hashblock: Some(endpoint.into()) }
+        TipSources {
+            longpoll: false,
+            poll_interval: None,
+            zmq_hashblock: Some(endpoint.into()),
+        }
     }
 }
 
@@ -63,16 +79,25 @@ impl TipWatcher {
     pub async fn start(client: BitcoindClient, sources: TipSources) -> Result<Self, RpcError> {
         let current = client.get_best_block_hash().await?;
         let (tx, rx) = watch::channel(current);
-        let reporter = Reporter { client: client.clone(), tx };
+        let reporter = Reporter {
+            client: client.clone(),
+            tx,
+        };
         let mut tasks = Vec::new();
         if sources.longpoll {
-            tasks.push(tokio::spawn(longpoll_loop(client.clone(), reporter.clone())));
+            tasks.push(tokio::spawn(longpoll_loop(
+                client.clone(),
+                reporter.clone(),
+            )));
         }
         if let Some(interval) = sources.poll_interval {
             tasks.push(tokio::spawn(poll_loop(reporter.clone(), interval)));
         }
         if let Some(endpoint) = sources.zmq_hashblock {
-            tasks.push(tokio::spawn(zmq::hashblock_loop(endpoint, reporter.clone())));
+            tasks.push(tokio::spawn(zmq::hashblock_loop(
+                endpoint,
+                reporter.clone(),
+            )));
         }
         Ok(TipWatcher { tip: rx, tasks })
     }

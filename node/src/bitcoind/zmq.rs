@@ -25,12 +25,23 @@ pub(crate) async fn hashblock_loop(endpoint: String, reporter: Reporter) {
 
 async fn subscribe_and_follow(endpoint: &str, reporter: &Reporter) -> Result<(), String> {
     let mut socket = zeromq::SubSocket::new();
-    socket.connect(endpoint).await.map_err(|e| format!("cannot connect: {e}"))?;
-    socket.subscribe(HASHBLOCK_TOPIC).await.map_err(|e| format!("cannot subscribe: {e}"))?;
+    socket
+        .connect(endpoint)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    socket
+        .subscribe(HASHBLOCK_TOPIC)
+        .await
+        .map_err(|e| format!("cannot subscribe: {e}"))?;
     tracing::info!("following new blocks through zmq at {endpoint}");
     loop {
-        let message = socket.recv().await.map_err(|e| format!("receive failed: {e}"))?;
-        let is_hashblock = message.get(0).is_some_and(|t| t.as_ref() == HASHBLOCK_TOPIC.as_bytes())
+        let message = socket
+            .recv()
+            .await
+            .map_err(|e| format!("receive failed: {e}"))?;
+        let is_hashblock = message
+            .get(0)
+            .is_some_and(|t| t.as_ref() == HASHBLOCK_TOPIC.as_bytes())
             && message.get(1).is_some_and(|h| h.len() == 32);
         if !is_hashblock {
             tracing::debug!("ignoring a zmq message that is not a hashblock");
