@@ -166,10 +166,12 @@ fn log_template(template: &BlockTemplate, new_tip: bool) {
         template.transactions.len(),
         template
             .total_fees()
-            .display_in(bitcoin::Denomination::Bitcoin),
+            .display_in(bitcoin::Denomination::Bitcoin)
+            .show_denomination(),
         template
             .coinbase_value
-            .display_in(bitcoin::Denomination::Bitcoin),
+            .display_in(bitcoin::Denomination::Bitcoin)
+            .show_denomination(),
         if new_tip {
             format!(", new tip {}", template.previous_block_hash)
         } else {
