@@ -2,7 +2,11 @@
 //! PPLNS payouts and storage. Pure: no networking, no async runtime, no clock
 //! reads; time and tips come in as arguments.
 
+pub mod chain;
+pub mod pplns;
+pub mod store;
 pub mod types;
+pub mod work;
 
 pub use types::{ClaimKey, ShareCommitment, ShareId};
 
