@@ -1,1 +1,4 @@
 //! The miner's daemon: bitcoind client, block templates, Stratum, sharechain network, HTTP API.
+
+pub mod jobs;
+pub mod stratum;
