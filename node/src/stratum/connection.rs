@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::mpsc::error::{SendTimeoutError, TrySendError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 use tracing::{debug, info};
@@ -127,17 +127,23 @@ pub(crate) async fn serve(
         }
         let mut send_failed = None;
         for line in out.drain(..) {
-            match tx.try_send(line) {
-                Ok(()) => {}
-                // The client is not reading: drop it rather than buffer more.
-                Err(TrySendError::Full(_)) => {
-                    send_failed = Some(NOT_READING);
-                    break;
-                }
-                Err(TrySendError::Closed(_)) => {
-                    send_failed = Some("write failed");
-                    break;
-                }
+            let sent = match tx.try_send(line) {
+                Ok(()) => Ok(()),
+                // A burst of pipelined requests can fill the queue before the writer
+                // runs: wait for it, but only as long as a write may take, so a
+                // client that does not read is dropped instead of buffered for.
+                Err(TrySendError::Full(line)) => tx
+                    .send_timeout(line, limits.write_timeout)
+                    .await
+                    .map_err(|e| match e {
+                        SendTimeoutError::Timeout(_) => NOT_READING,
+                        SendTimeoutError::Closed(_) => "write failed",
+                    }),
+                Err(TrySendError::Closed(_)) => Err("write failed"),
+            };
+            if let Err(reason) = sent {
+                send_failed = Some(reason);
+                break;
             }
         }
         if let Some(reason) = send_failed {
