@@ -5,3 +5,7 @@
 pub mod types;
 
 pub use types::{ClaimKey, ShareCommitment, ShareId};
+pub mod coinbase;
+pub mod merkle;
+
+pub use coinbase::{CoinbaseError, CoinbaseParts, CoinbaseSpec};
