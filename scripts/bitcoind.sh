@@ -55,7 +55,7 @@ libbitcoinkernel-sys = "=$KERNEL_CRATE_VERSION"
 TOML
   : >"$FETCH/src/lib.rs"
   (cd "$FETCH" && cargo fetch -q) || die "cargo could not fetch libbitcoinkernel-sys $KERNEL_CRATE_VERSION"
-  CRATE=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/libbitcoinkernel-sys-"$KERNEL_CRATE_VERSION".crate | head -n1)
+  CRATE=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/libbitcoinkernel-sys-"$KERNEL_CRATE_VERSION".crate 2>/dev/null | head -n1 || true)
   [[ -f "$CRATE" ]] || die "fetched, but the .crate file is not in the cargo cache"
   rm -rf "$SRC.tmp" && mkdir -p "$SRC.tmp"
   tar -xzf "$CRATE" -C "$SRC.tmp" --strip-components=1 "libbitcoinkernel-sys-$KERNEL_CRATE_VERSION/bitcoin"

@@ -255,6 +255,11 @@ impl TestBitcoind {
             .unwrap_or_else(|e| panic!("sendrawtransaction: {e}"))
     }
 
+    /// bitcoind's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().and_then(BitcoindProcess::pid)
+    }
+
     /// Kills bitcoind now (the data dir stays until drop); for testing what happens when it is gone.
     pub fn kill(&mut self) {
         if let Some(mut process) = self.process.take() {

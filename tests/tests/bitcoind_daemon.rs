@@ -66,6 +66,32 @@ async fn the_daemon_fetches_a_template_on_start_and_on_every_new_tip() {
 }
 
 #[tokio::test]
+async fn without_a_new_tip_the_template_is_refreshed_on_schedule() {
+    let bitcoind = TestBitcoind::regtest().await;
+    let config = NodeConfig {
+        network: Network::Regtest,
+        bitcoind_url: bitcoind.rpc_url(),
+        bitcoind_auth: bitcoind.user_pass(),
+        tip_sources: TipSources::default(),
+        data_dir: bitcoind.data_dir().join("node"),
+        payout: PayoutScript::from_script(TestKey::new().script_pubkey()),
+        template_refresh: Duration::from_millis(300),
+    };
+    let daemon = Daemon::new(config).unwrap();
+    let mut templates = daemon.templates();
+    let running = tokio::spawn(daemon.run(std::future::pending()));
+    let first = next_template(&mut templates, Duration::from_secs(10)).await;
+    let refreshed = next_template(&mut templates, Duration::from_secs(2)).await;
+    assert!(first.new_tip);
+    assert!(!refreshed.new_tip, "a refresh is not a new tip");
+    assert_eq!(
+        refreshed.template.previous_block_hash,
+        first.template.previous_block_hash
+    );
+    running.abort();
+}
+
+#[tokio::test]
 async fn devnet_mines_a_mature_chain_runs_a_node_and_stops_bitcoind() {
     tests::init_logging();
     let dir = tempfile::tempdir().unwrap();
