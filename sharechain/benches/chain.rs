@@ -1,21 +1,19 @@
-//! Benchmarks of the chain: inserting a share (index, orphans, best chain,
-//! store), a PPLNS payout over a mainnet-size window, and loading a chain
-//! from RocksDB at start.
+//! Benchmarks of the chain in memory: inserting a share (index, orphans,
+//! best chain) and a PPLNS payout over a mainnet-size window. The RocksDB
+//! benchmarks are in `store.rs`.
 //!
 //! Run: `cargo bench -p sharechain --bench chain`
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use sharechain::chain::testing::entry_with;
 use sharechain::chain::{ChainEntry, ShareChain};
 use sharechain::pplns::{payouts, Msat, PplnsWindow};
-use sharechain::store::{MemoryStore, RocksStore};
+use sharechain::store::MemoryStore;
 
 /// p2poolv2's largest window, in shares.
 const WINDOW: u32 = 120_960;
-const LOAD_SHARES: u64 = 100_000;
 
 /// Shares `first..first + count`, the first on share `first - 1`: every
 /// tenth share (n % 10 == 5) is an orphan, a sibling of the tip, and the next
@@ -62,25 +60,6 @@ fn bench_insert(c: &mut Criterion) {
             start.elapsed()
         })
     });
-    let dir = tempfile::tempdir().unwrap();
-    let mut chain = ShareChain::open(RocksStore::open(&dir.path().join("db")).unwrap()).unwrap();
-    let mut n = 1;
-    let mut group = c.benchmark_group("rocksdb");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(10));
-    group.bench_function("insert share (rocksdb, synced write)", |b| {
-        b.iter_custom(|iters| {
-            let next = entries(n, iters);
-            n += iters;
-            let start = Instant::now();
-            for e in next {
-                chain.insert(e, vec![0; 300]).unwrap();
-            }
-            start.elapsed()
-        })
-    });
-    group.finish();
 }
 
 fn bench_pplns(c: &mut Criterion) {
@@ -118,29 +97,5 @@ fn bench_pplns(c: &mut Criterion) {
     group.finish();
 }
 
-fn build_db(path: &Path) {
-    let mut chain = ShareChain::open(RocksStore::open_unsynced(path).unwrap()).unwrap();
-    for e in entries(1, LOAD_SHARES) {
-        chain.insert(e, vec![0; 300]).unwrap();
-    }
-}
-
-fn bench_load(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    build_db(&path);
-    let mut group = c.benchmark_group("load");
-    group
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(20));
-    group.bench_function("open a 100,000-share chain from rocksdb", |b| {
-        b.iter(|| {
-            let chain = ShareChain::open(RocksStore::open(&path).unwrap()).unwrap();
-            assert_eq!(chain.index().len() as u64, LOAD_SHARES);
-        })
-    });
-    group.finish();
-}
-
-criterion_group!(benches, bench_insert, bench_pplns, bench_load);
+criterion_group!(benches, bench_insert, bench_pplns);
 criterion_main!(benches);
