@@ -11,6 +11,7 @@
 # Env:   SHAREMINT_CACHE (default ~/.cache/sharemint), JOBS (default nproc)
 set -euo pipefail
 
+# Also BITCOIN_BUILD_KEY in node/src/bitcoind/process.rs: keep them equal.
 KERNEL_CRATE_VERSION="0.4.1"
 CACHE="${SHAREMINT_CACHE:-$HOME/.cache/sharemint}"
 ROOT="$CACHE/bitcoind/$KERNEL_CRATE_VERSION"

@@ -8,7 +8,7 @@ source scripts/env.sh
 bash scripts/deps.sh
 BITCOIN_BIN="$(bash scripts/bitcoind.sh)"
 echo "install.sh: bitcoind is in $BITCOIN_BIN" >&2
-cargo build --release --bin sharemint
+cargo build --release --locked --bin sharemint
 mkdir -p target/release
 ln -sf "$CARGO_TARGET_DIR/release/sharemint" target/release/sharemint
 echo "install.sh: sharemint is at target/release/sharemint" >&2

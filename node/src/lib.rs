@@ -1,8 +1,18 @@
 //! The miner's daemon: bitcoind client, block templates, Stratum, sharechain network, HTTP API.
 
 pub mod api;
+pub mod bitcoind;
+pub mod config;
+pub mod daemon;
+pub mod devnet;
 pub mod fdlimit;
 pub mod jobs;
 pub mod loadgen;
 pub mod miner;
+pub mod payout;
+pub mod shutdown;
 pub mod stratum;
+
+pub use config::{ConfigLayer, NodeConfig};
+pub use daemon::{Daemon, TemplateUpdate};
+pub use payout::PayoutScript;

@@ -20,6 +20,7 @@ use bitcoin::consensus::Encodable;
 use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 
+use crate::params::MAX_PAYOUT_SCRIPT_LEN;
 use crate::types::ShareCommitment;
 
 /// The four bytes after `OP_RETURN OP_PUSHBYTES_36` that mark a Sharemint
@@ -95,6 +96,9 @@ pub enum CoinbaseError {
     /// The payout script is empty.
     #[error("payout script is empty; the federation config is missing its script")]
     EmptyPayoutScript,
+    /// The payout script is longer than any federation script.
+    #[error("payout script is {0} bytes, more than the maximum of {MAX_PAYOUT_SCRIPT_LEN}; check the federation config")]
+    PayoutScriptTooLong(usize),
 }
 
 impl CoinbaseSpec {
@@ -167,6 +171,9 @@ impl CoinbaseSpec {
         }
         if self.payout_script.is_empty() {
             return Err(CoinbaseError::EmptyPayoutScript);
+        }
+        if self.payout_script.len() > MAX_PAYOUT_SCRIPT_LEN {
+            return Err(CoinbaseError::PayoutScriptTooLong(self.payout_script.len()));
         }
         if let Some(script) = &self.witness_commitment {
             if !is_witness_commitment(script.as_bytes()) {

@@ -130,6 +130,9 @@ fn bad_specs_and_extranonces_are_typed_errors() {
     let mut empty = spec(5, 4, false);
     empty.payout_script = ScriptBuf::new();
     assert_eq!(empty.split(), Err(CoinbaseError::EmptyPayoutScript));
+    let mut long = spec(5, 4, false);
+    long.payout_script = ScriptBuf::from_bytes(vec![0x51; 521]);
+    assert_eq!(long.split(), Err(CoinbaseError::PayoutScriptTooLong(521)));
 }
 
 #[test]
