@@ -1,8 +1,20 @@
 //! Stratum jobs from bitcoind block templates: the coinbase split around the
-//! extranonce, the merkle branch, and the context needed to rebuild the block.
+//! extranonce (`sharechain::coinbase`), the merkle branch
+//! (`sharechain::merkle`), and the context needed to rebuild the block.
+//!
+//! When to build: the daemon builds a job with `clean_jobs` on every new tip
+//! and a plain one on every template refresh (new transactions, every 30 s).
 
+use std::sync::Arc;
+
+use bitcoin::block::Version;
 use bitcoin::pow::Target;
-use bitcoin::Transaction;
+use bitcoin::{ScriptBuf, Transaction};
+use sharechain::coinbase::{CoinbaseError, CoinbaseSpec};
+use sharechain::ShareCommitment;
+
+use crate::bitcoind::BlockTemplate;
+use crate::stratum::{Job, JobId, JobParts};
 
 /// What the node keeps beside a job to turn a solved header into a full block
 /// (and, with the sharechain, into a share).
@@ -17,6 +29,84 @@ pub struct BlockContext {
     pub witness_commitment: bool,
     /// The bitcoin target (from the template's `bits`).
     pub bitcoin_target: Target,
+    /// What the coinbase commits to (the hash of the share's sharechain data).
+    pub share_commitment: ShareCommitment,
+}
+
+/// Why a job could not be built from a template.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the coinbase for height {height}: {source}")]
+pub struct JobError {
+    /// The template's height.
+    pub height: u32,
+    /// The sharechain crate's reason.
+    pub source: CoinbaseError,
+}
+
+/// What the node decides for each job besides the template.
+#[derive(Debug, Clone)]
+pub struct JobInputs {
+    /// The federation's script: output 0, the only value output.
+    pub payout_script: ScriptBuf,
+    /// The hash of the sharechain data (previous share, claim key, ...) the coinbase commits to.
+    pub share_commitment: ShareCommitment,
+    /// True when the job builds on a new tip (miners drop older jobs).
+    pub clean_jobs: bool,
+}
+
+/// Turns templates into Stratum jobs with increasing ids.
+#[derive(Debug)]
+pub struct JobBuilder {
+    next_id: u64,
+    extranonce_len: usize,
+}
+
+impl JobBuilder {
+    /// A builder for a server whose extranonce1 + extranonce2 is `extranonce_len` bytes.
+    pub fn new(extranonce_len: usize) -> Self {
+        JobBuilder {
+            next_id: 1,
+            extranonce_len,
+        }
+    }
+
+    /// One job: the coinbase split around the extranonce, the merkle branch of
+    /// the template's transactions, and the context to rebuild the block.
+    pub fn build(&mut self, template: &BlockTemplate, inputs: JobInputs) -> Result<Job, JobError> {
+        let spec = CoinbaseSpec {
+            height: template.height,
+            value: template.coinbase_value,
+            payout_script: inputs.payout_script,
+            share_commitment: inputs.share_commitment,
+            witness_commitment: template.default_witness_commitment.clone(),
+            extranonce_len: self.extranonce_len,
+        };
+        let parts = spec.split().map_err(|source| JobError {
+            height: template.height,
+            source,
+        })?;
+        let id = JobId::new(self.next_id);
+        self.next_id += 1;
+        Ok(Job::new(JobParts {
+            id,
+            prev_blockhash: template.previous_block_hash,
+            coinb1: parts.coinb1,
+            coinb2: parts.coinb2,
+            merkle_branch: sharechain::merkle::coinbase_branch(&template.txids()),
+            version: Version::from_consensus(template.version),
+            bits: template.bits,
+            ntime: template.curtime.max(template.mintime),
+            min_ntime: template.mintime,
+            clean_jobs: inputs.clean_jobs,
+            context: Arc::new(BlockContext {
+                height: template.height,
+                transactions: template.transactions.iter().map(|t| t.tx.clone()).collect(),
+                witness_commitment: template.default_witness_commitment.is_some(),
+                bitcoin_target: template.target,
+                share_commitment: inputs.share_commitment,
+            }),
+        }))
+    }
 }
 
 /// A regtest-like job that needs no bitcoind: a well-formed coinbase paying
@@ -60,11 +150,12 @@ pub fn synthetic_job(
         ntime,
         min_ntime: ntime.saturating_sub(600),
         clean_jobs,
-        context: std::sync::Arc::new(BlockContext {
+        context: Arc::new(BlockContext {
             height,
             transactions: Vec::new(),
             witness_commitment: false,
             bitcoin_target: Target::from_compact(bits),
+            share_commitment: ShareCommitment::from_byte_array([0; 32]),
         }),
     })
 }
