@@ -24,7 +24,12 @@ async fn bench_sync_100k_shares_from_one_peer() {
     let started = Instant::now();
     let late = spawn_node(vec![server.addr.clone()], &[]).await;
     let want = chain.last().expect("chain").id();
-    wait_until(Duration::from_secs(300), "the late node has the whole chain", || tip(&late) == Some(want)).await;
+    wait_until(
+        Duration::from_secs(300),
+        "the late node has the whole chain",
+        || tip(&late) == Some(want),
+    )
+    .await;
     let elapsed = started.elapsed();
     println!(
         "BENCH sync {n} shares from one peer: {:.2} s ({:.0} shares/s)",
@@ -59,8 +64,15 @@ async fn bench_gossip_latency_to_10_nodes() {
         let sent = Instant::now();
         publisher.handle.publish(share).await.expect("published");
         let id = share.id();
-        wait_until(Duration::from_secs(10), "all nodes have the share", || nodes.iter().all(|n| n.sink.contains(&id))).await;
-        let last = nodes.iter().filter_map(|n| n.sink.accepted_at(&id)).max().expect("accepted");
+        wait_until(Duration::from_secs(10), "all nodes have the share", || {
+            nodes.iter().all(|n| n.sink.contains(&id))
+        })
+        .await;
+        let last = nodes
+            .iter()
+            .filter_map(|n| n.sink.accepted_at(&id))
+            .max()
+            .expect("accepted");
         latencies.push(last.saturating_duration_since(sent));
     }
     latencies.sort();

@@ -34,19 +34,27 @@ async fn shares_gossiped_by_any_node_reach_all_nodes_and_tips_agree() {
         let publisher = &nodes[i % nodes.len()];
         // The finder files its own share first, as the daemon does.
         let me = publisher.handle.peer_id();
-        assert!(matches!(publisher.sink.offer(share.clone(), Origin::Sync(me)), Verdict::Accepted | Verdict::Duplicate));
+        assert!(matches!(
+            publisher.sink.offer(share.clone(), Origin::Sync(me)),
+            Verdict::Accepted | Verdict::Duplicate
+        ));
         publisher.handle.publish(share).await.expect("published");
         let id = share.id();
-        wait_until(Duration::from_secs(10), "every node has the new share", || {
-            nodes.iter().all(|n| n.sink.contains(&id))
-        })
+        wait_until(
+            Duration::from_secs(10),
+            "every node has the new share",
+            || nodes.iter().all(|n| n.sink.contains(&id)),
+        )
         .await;
     }
     let want: ShareId = new.last().expect("shares").id();
     for node in &nodes {
         assert_eq!(tip(node), Some(want), "node {} tip", node.handle.peer_id());
         assert_eq!(node.sink.tip().map(|t| t.height), Some(14));
-        assert!(node.handle.banned().await.expect("running").is_empty(), "honest nodes ban nobody");
+        assert!(
+            node.handle.banned().await.expect("running").is_empty(),
+            "honest nodes ban nobody"
+        );
     }
 }
 
@@ -66,9 +74,11 @@ async fn a_share_whose_parent_is_missing_is_fetched_then_accepted() {
     a.handle.publish(&new[2]).await.expect("published");
     let last = new[2].id();
     let b_sink = b.sink.clone();
-    wait_until(Duration::from_secs(10), "b has the gossiped share and its parents", || {
-        b_sink.tip().map(|t| t.id) == Some(last)
-    })
+    wait_until(
+        Duration::from_secs(10),
+        "b has the gossiped share and its parents",
+        || b_sink.tip().map(|t| t.id) == Some(last),
+    )
     .await;
     assert_eq!(b.sink.len(), 8);
 }
@@ -77,15 +87,24 @@ async fn a_share_whose_parent_is_missing_is_fetched_then_accepted() {
 async fn nodes_on_another_sharechain_are_refused() {
     init_tracing();
     let ours = easy_config();
-    let other = sharechain::SharechainConfig::new(ours.params.clone(), bitcoin::ScriptBuf::from_bytes(vec![0x52]));
+    let other = sharechain::SharechainConfig::new(
+        ours.params.clone(),
+        bitcoin::ScriptBuf::from_bytes(vec![0x52]),
+    );
     assert_ne!(ours.id(), other.id());
     let start = unix_now() - 100;
     let a = spawn_node(vec![], &build_chain(&ours, None, 3, start, 1)).await;
     let theirs = build_chain(&other, None, 6, start, 1);
     let x = spawn_node_with(other, test_p2p_config(vec![a.addr.clone()], None), &theirs).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(a.handle.peers().await.expect("running").is_empty(), "a must not count x as a peer");
-    assert!(x.handle.peers().await.expect("running").is_empty(), "x must not count a as a peer");
+    assert!(
+        a.handle.peers().await.expect("running").is_empty(),
+        "a must not count x as a peer"
+    );
+    assert!(
+        x.handle.peers().await.expect("running").is_empty(),
+        "x must not count a as a peer"
+    );
     assert_eq!(a.sink.len(), 3, "no share of the other chain reached ours");
     assert_eq!(x.sink.len(), 6);
 }

@@ -71,7 +71,8 @@ fn behaviour(key: &Keypair, names: &Names, config: &P2pConfig) -> Result<Behavio
         .with_max_pending_incoming(Some(config.max_connections));
     let mut kad_config = kad::Config::new(names.kad.clone());
     kad_config.set_query_timeout(Duration::from_secs(30));
-    let mut kad = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
+    let mut kad =
+        kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
     kad.set_mode(Some(kad::Mode::Server));
     let sync = request_response::Behaviour::with_codec(
         SyncCodec,
@@ -95,10 +96,18 @@ fn behaviour(key: &Keypair, names: &Names, config: &P2pConfig) -> Result<Behavio
 }
 
 /// A swarm for `key` speaking the sharechain's protocols `names`.
-pub fn build_swarm(key: Keypair, names: &Names, config: &P2pConfig) -> Result<Swarm<Behaviour>, BuildError> {
+pub fn build_swarm(
+    key: Keypair,
+    names: &Names,
+    config: &P2pConfig,
+) -> Result<Swarm<Behaviour>, BuildError> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .map_err(|e| BuildError::Transport(e.to_string()))?
         .with_quic()
         .with_behaviour(|key| behaviour(key, names, config).map_err(Into::into))

@@ -43,7 +43,10 @@ impl P2pConfig {
             data_dir: None,
             max_connections: 64,
             ban_duration: Duration::from_secs(3600),
-            rate_limit: RateLimit { burst: 200, per_second: 100 },
+            rate_limit: RateLimit {
+                burst: 200,
+                per_second: 100,
+            },
             request_timeout: Duration::from_secs(20),
             batch_size: super::protocol::MAX_SHARES_PER_REQUEST,
             synced_slack: 3,

@@ -37,7 +37,10 @@ pub enum KeyError {
 /// The node key in `dir`, created on first use.
 pub fn load_or_create_key(dir: &Path) -> Result<Keypair, KeyError> {
     let path = dir.join(KEY_FILE);
-    let io_err = |source| KeyError::Io { path: path.display().to_string(), source };
+    let io_err = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     match std::fs::read(&path) {
         Ok(bytes) => Keypair::from_protobuf_encoding(&bytes)
             .map_err(|_| KeyError::Corrupt(path.display().to_string())),
@@ -61,8 +64,11 @@ pub fn load_peers(dir: &Path) -> Vec<Multiaddr> {
 
 /// Saves peer addresses, newest set replacing the old one.
 pub fn save_peers(dir: &Path, peers: &BTreeSet<Multiaddr>) {
-    let text: String =
-        peers.iter().take(MAX_SAVED_PEERS).map(|a| format!("{a}\n")).collect();
+    let text: String = peers
+        .iter()
+        .take(MAX_SAVED_PEERS)
+        .map(|a| format!("{a}\n"))
+        .collect();
     if let Err(err) = std::fs::write(dir.join(PEERS_FILE), text) {
         tracing::warn!(%err, "cannot save the peer list; a restart will need bootstrap peers");
     }
@@ -89,6 +95,9 @@ mod tests {
     fn a_corrupt_key_is_a_clear_error() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join(KEY_FILE), b"junk").expect("write");
-        assert!(matches!(load_or_create_key(dir.path()), Err(KeyError::Corrupt(_))));
+        assert!(matches!(
+            load_or_create_key(dir.path()),
+            Err(KeyError::Corrupt(_))
+        ));
     }
 }

@@ -16,7 +16,7 @@ use bitcoin::pow::Work;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 use sharechain::params::MAX_SHARE_SIZE;
-use sharechain::{SharechainId, ShareId};
+use sharechain::{ShareId, SharechainId};
 
 use super::sink::ChainTip;
 
@@ -328,14 +328,24 @@ impl libp2p::request_response::Codec for SyncCodec {
         Ok(SyncResponse::decode(&bytes)?)
     }
 
-    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: SyncRequest) -> io::Result<()>
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: SyncRequest,
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
         write_all(io, req.encode()).await
     }
 
-    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, res: SyncResponse) -> io::Result<()>
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: SyncResponse,
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
@@ -355,13 +365,20 @@ mod tests {
     fn messages_round_trip() {
         let requests = [
             SyncRequest::Tip,
-            SyncRequest::Headers { locator: vec![id(1), id(2)], max: 2000 },
+            SyncRequest::Headers {
+                locator: vec![id(1), id(2)],
+                max: 2000,
+            },
             SyncRequest::Shares(vec![id(3)]),
         ];
         for request in requests {
             assert_eq!(SyncRequest::decode(&request.encode()), Ok(request));
         }
-        let tip = ChainTip { id: id(4), height: 7, work: Work::from_be_bytes([9; 32]) };
+        let tip = ChainTip {
+            id: id(4),
+            height: 7,
+            work: Work::from_be_bytes([9; 32]),
+        };
         let responses = [
             SyncResponse::Tip(None),
             SyncResponse::Tip(Some(tip)),
@@ -380,12 +397,18 @@ mod tests {
         assert_eq!(SyncRequest::decode(&[9]), Err(WireError::Tag(9)));
         assert_eq!(SyncRequest::decode(&[1, 0]), Err(WireError::Trailing));
         let over = (MAX_SHARES_PER_REQUEST as u16 + 1).to_le_bytes();
-        assert!(matches!(SyncRequest::decode(&[3, over[0], over[1]]), Err(WireError::OverCap { .. })));
+        assert!(matches!(
+            SyncRequest::decode(&[3, over[0], over[1]]),
+            Err(WireError::OverCap { .. })
+        ));
         let long_share = ((MAX_SHARE_SIZE + 1) as u16).to_le_bytes();
         assert!(matches!(
             SyncResponse::decode(&[3, 1, 0, long_share[0], long_share[1]]),
             Err(WireError::OverCap { .. })
         ));
-        assert_eq!(SyncResponse::decode(&[2, 1, 0, 7]), Err(WireError::Truncated));
+        assert_eq!(
+            SyncResponse::decode(&[2, 1, 0, 7]),
+            Err(WireError::Truncated)
+        );
     }
 }

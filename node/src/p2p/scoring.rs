@@ -89,33 +89,45 @@ impl PeerScores {
         if *score > BAN_SCORE || self.is_banned(&peer) {
             return false;
         }
-        self.bans.insert(peer, SystemTime::now() + self.ban_duration);
+        self.bans
+            .insert(peer, SystemTime::now() + self.ban_duration);
         self.save();
         true
     }
 
     /// Bans a peer outright (e.g. one on another sharechain) without scoring.
     pub fn ban(&mut self, peer: PeerId) {
-        self.bans.insert(peer, SystemTime::now() + self.ban_duration);
+        self.bans
+            .insert(peer, SystemTime::now() + self.ban_duration);
         self.save();
     }
 
     /// Whether the peer is banned now.
     pub fn is_banned(&self, peer: &PeerId) -> bool {
-        self.bans.get(peer).is_some_and(|until| *until > SystemTime::now())
+        self.bans
+            .get(peer)
+            .is_some_and(|until| *until > SystemTime::now())
     }
 
     /// Peers banned now.
     pub fn banned(&self) -> Vec<PeerId> {
         let now = SystemTime::now();
-        self.bans.iter().filter(|(_, until)| **until > now).map(|(p, _)| *p).collect()
+        self.bans
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     /// Drops expired bans (and their scores); returns the peers to unblock.
     pub fn expire(&mut self) -> Vec<PeerId> {
         let now = SystemTime::now();
-        let expired: Vec<PeerId> =
-            self.bans.iter().filter(|(_, until)| **until <= now).map(|(p, _)| *p).collect();
+        let expired: Vec<PeerId> = self
+            .bans
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(p, _)| *p)
+            .collect();
         for peer in &expired {
             self.bans.remove(peer);
             self.scores.remove(peer);
@@ -135,8 +147,12 @@ impl PeerScores {
     pub fn allow_request(&mut self, peer: PeerId) -> bool {
         let rate = self.rate;
         let now = Instant::now();
-        let bucket = self.buckets.entry(peer).or_insert(Bucket { tokens: rate.burst, last: now });
-        let refill = now.duration_since(bucket.last).as_millis() as u64 * rate.per_second as u64 / 1000;
+        let bucket = self.buckets.entry(peer).or_insert(Bucket {
+            tokens: rate.burst,
+            last: now,
+        });
+        let refill =
+            now.duration_since(bucket.last).as_millis() as u64 * rate.per_second as u64 / 1000;
         if refill > 0 {
             bucket.tokens = (bucket.tokens as u64 + refill).min(rate.burst as u64) as u32;
             bucket.last = now;
@@ -157,7 +173,10 @@ impl PeerScores {
         let Some(path) = &self.path else { return };
         let mut text = String::new();
         for (peer, until) in &self.bans {
-            let secs = until.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let secs = until
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
             text.push_str(&format!("{peer} {secs}\n"));
         }
         if let Err(err) = std::fs::write(path, text) {
@@ -167,7 +186,9 @@ impl PeerScores {
 }
 
 fn load_bans(path: &Path) -> HashMap<PeerId, SystemTime> {
-    let Ok(text) = std::fs::read_to_string(path) else { return HashMap::new() };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return HashMap::new();
+    };
     text.lines()
         .filter_map(|line| {
             let (peer, secs) = line.split_once(' ')?;
@@ -183,7 +204,14 @@ mod tests {
     use super::*;
 
     fn scores(path: Option<PathBuf>) -> PeerScores {
-        PeerScores::new(Duration::from_secs(60), RateLimit { burst: 3, per_second: 1 }, path)
+        PeerScores::new(
+            Duration::from_secs(60),
+            RateLimit {
+                burst: 3,
+                per_second: 1,
+            },
+            path,
+        )
     }
 
     #[test]

@@ -14,7 +14,7 @@ use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identify, identity::Keypair, kad, multiaddr::Protocol, Multiaddr, PeerId, Swarm};
-use sharechain::{PeerAction, Share, SharechainId, ShareId};
+use sharechain::{PeerAction, Share, ShareId, SharechainId};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::behaviour::{build_swarm, Behaviour, BehaviourEvent, BuildError};
@@ -135,7 +135,10 @@ impl P2pHandle {
     }
 
     async fn send(&self, command: Command) -> Result<(), P2pError> {
-        self.commands.send(command).await.map_err(|_| P2pError::Stopped)
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| P2pError::Stopped)
     }
 }
 
@@ -178,7 +181,10 @@ pub async fn start_with_key(
     for addr in &config.listen {
         swarm
             .listen_on(addr.clone())
-            .map_err(|e| P2pError::Listen { addr: addr.clone(), reason: e.to_string() })?;
+            .map_err(|e| P2pError::Listen {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })?;
     }
     let topic = IdentTopic::new(names.topic.clone());
     swarm
@@ -233,7 +239,14 @@ pub async fn start_with_key(
         last_kad: ago(KAD_INTERVAL - Duration::from_secs(5)),
     };
     let task = tokio::spawn(service.run(rx));
-    Ok((P2pHandle { peer_id, commands, status }, task))
+    Ok((
+        P2pHandle {
+            peer_id,
+            commands,
+            status,
+        },
+        task,
+    ))
 }
 
 struct Service {
@@ -300,7 +313,11 @@ impl Service {
             }
             Command::ListenAddrs(reply) => {
                 let me = *self.swarm.local_peer_id();
-                let addrs = self.swarm.listeners().map(|a| a.clone().with(Protocol::P2p(me))).collect();
+                let addrs = self
+                    .swarm
+                    .listeners()
+                    .map(|a| a.clone().with(Protocol::P2p(me)))
+                    .collect();
                 let _ = reply.send(addrs);
             }
             Command::Peers(reply) => {
@@ -326,16 +343,25 @@ impl Service {
                 info,
                 ..
             })) => self.on_identify(peer_id, info),
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
                 self.peers.remove(&peer_id);
                 self.sync.remove_peer(&peer_id);
                 self.scores.forget(&peer_id);
                 self.tips_out.remove(&peer_id);
                 self.batches_out.remove(&peer_id);
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer, .. })) => {
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer, ..
+            })) => {
                 let connected = self.swarm.is_connected(&peer);
-                if !connected && !self.scores.is_banned(&peer) && (self.peers.len() as u32) < self.config.max_connections / 2 {
+                if !connected
+                    && !self.scores.is_banned(&peer)
+                    && (self.peers.len() as u32) < self.config.max_connections / 2
+                {
                     tracing::debug!(%peer, "dialing a peer found through kademlia");
                     let _ = self.swarm.dial(peer);
                 }
@@ -366,7 +392,10 @@ impl Service {
         }
         for addr in info.listen_addrs {
             if is_dialable(&addr) {
-                self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .add_address(&peer, addr.clone());
                 self.known_addrs.insert(addr.with(Protocol::P2p(peer)));
                 self.addrs_dirty = true;
             }
@@ -381,27 +410,44 @@ impl Service {
             // Ids it announced may not exist: start the download over from honest peers.
             self.sync.reset();
             self.headers_complete = false;
-            self.known_addrs.retain(|a| !matches!(a.iter().last(), Some(Protocol::P2p(p)) if p == peer));
+            self.known_addrs
+                .retain(|a| !matches!(a.iter().last(), Some(Protocol::P2p(p)) if p == peer));
         }
     }
 
     fn on_gossip(&mut self, source: PeerId, message_id: gossipsub::MessageId, data: Vec<u8>) {
         let acceptance = match Share::decode(&data) {
             Err(err) => {
-                self.punish(source, Offense::Malformed, &format!("gossiped share does not decode: {err}"));
+                self.punish(
+                    source,
+                    Offense::Malformed,
+                    &format!("gossiped share does not decode: {err}"),
+                );
                 MessageAcceptance::Reject
             }
             Ok(share) => self.offer(share, Origin::Gossip(source), 0),
         };
-        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&message_id, &source, acceptance);
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&message_id, &source, acceptance);
     }
 
     /// Offers a share and everything that waited for it; returns what to
     /// tell gossip about the first one.
     fn offer(&mut self, share: Share, origin: Origin, depth: u8) -> MessageAcceptance {
-        let mut work = vec![Waiting { share, origin, depth }];
+        let mut work = vec![Waiting {
+            share,
+            origin,
+            depth,
+        }];
         let mut first = None;
-        while let Some(Waiting { share, origin, depth }) = work.pop() {
+        while let Some(Waiting {
+            share,
+            origin,
+            depth,
+        }) = work.pop()
+        {
             let id = share.id();
             let verdict = self.sink.offer(share.clone(), origin);
             let acceptance = match verdict {
@@ -409,7 +455,11 @@ impl Service {
                     tracing::debug!(share = %id, peer = %origin.peer(), "share accepted");
                     if first.is_some() && matches!(origin, Origin::Gossip(_)) {
                         // Waited for its parents, so gossip did not relay it: relay it now.
-                        let _ = self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), share.encode());
+                        let _ = self
+                            .swarm
+                            .behaviour_mut()
+                            .gossipsub
+                            .publish(self.topic.clone(), share.encode());
                     }
                     if let Some(children) = self.waiting.remove(&id) {
                         self.waiting_count -= children.len();
@@ -419,16 +469,34 @@ impl Service {
                 }
                 Verdict::Duplicate => MessageAcceptance::Ignore,
                 Verdict::Missing(ids) => {
-                    self.wait_for(ids, Waiting { share, origin, depth });
+                    self.wait_for(
+                        ids,
+                        Waiting {
+                            share,
+                            origin,
+                            depth,
+                        },
+                    );
                     MessageAcceptance::Ignore
                 }
                 Verdict::Rejected(err) => match err.action() {
                     PeerAction::Ban => {
-                        self.punish(origin.peer(), Offense::InvalidShare, &format!("invalid share {id}: {err}"));
+                        self.punish(
+                            origin.peer(),
+                            Offense::InvalidShare,
+                            &format!("invalid share {id}: {err}"),
+                        );
                         MessageAcceptance::Reject
                     }
                     PeerAction::FetchShares(ids) => {
-                        self.wait_for(ids, Waiting { share, origin, depth });
+                        self.wait_for(
+                            ids,
+                            Waiting {
+                                share,
+                                origin,
+                                depth,
+                            },
+                        );
                         MessageAcceptance::Ignore
                     }
                     PeerAction::RetryLater | PeerAction::Ignore => {
@@ -453,13 +521,19 @@ impl Service {
         let Some(&key) = missing.first() else { return };
         self.waiting.entry(key).or_default().push(waiting);
         self.waiting_count += 1;
-        let wanted: Vec<ShareId> =
-            missing.into_iter().filter(|id| !self.fetching.contains(id) && !self.sink.contains(id)).collect();
+        let wanted: Vec<ShareId> = missing
+            .into_iter()
+            .filter(|id| !self.fetching.contains(id) && !self.sink.contains(id))
+            .collect();
         if wanted.is_empty() {
             return;
         }
         self.fetching.extend(wanted.iter().copied());
-        self.send(peer, SyncRequest::Shares(wanted.clone()), Outbound::Fetch(wanted, depth + 1));
+        self.send(
+            peer,
+            SyncRequest::Shares(wanted.clone()),
+            Outbound::Fetch(wanted, depth + 1),
+        );
     }
 
     fn send(&mut self, peer: PeerId, request: SyncRequest, kind: Outbound) {
@@ -476,16 +550,24 @@ impl Service {
     fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => {
-                    self.serve(peer, request, channel)
-                }
-                request_response::Message::Response { request_id, response } => {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => self.serve(peer, request, channel),
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
                     if let Some((from, kind)) = self.requests.remove(&request_id) {
                         self.on_response(from, kind, response);
                     }
                 }
             },
-            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
                 if let Some((_, kind)) = self.requests.remove(&request_id) {
                     tracing::debug!(%peer, %error, "sync request failed");
                     self.on_failed(peer, kind);
@@ -506,22 +588,38 @@ impl Service {
         }
     }
 
-    fn serve(&mut self, peer: PeerId, request: SyncRequest, channel: ResponseChannel<SyncResponse>) {
+    fn serve(
+        &mut self,
+        peer: PeerId,
+        request: SyncRequest,
+        channel: ResponseChannel<SyncResponse>,
+    ) {
         let response = if !self.scores.allow_request(peer) {
-            self.punish(peer, Offense::RequestFlood, "sync requests over the rate limit");
+            self.punish(
+                peer,
+                Offense::RequestFlood,
+                "sync requests over the rate limit",
+            );
             SyncResponse::Busy
         } else {
             match request {
                 SyncRequest::Tip => SyncResponse::Tip(self.sink.tip()),
-                SyncRequest::Headers { locator, max } => {
-                    SyncResponse::Headers(self.sink.ids_after(&locator, (max as usize).min(MAX_HEADERS)))
-                }
-                SyncRequest::Shares(ids) => {
-                    SyncResponse::Shares(ids.iter().filter_map(|id| self.sink.share_bytes(id)).collect())
-                }
+                SyncRequest::Headers { locator, max } => SyncResponse::Headers(
+                    self.sink
+                        .ids_after(&locator, (max as usize).min(MAX_HEADERS)),
+                ),
+                SyncRequest::Shares(ids) => SyncResponse::Shares(
+                    ids.iter()
+                        .filter_map(|id| self.sink.share_bytes(id))
+                        .collect(),
+                ),
             }
         };
-        let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, response);
     }
 
     fn on_failed(&mut self, peer: PeerId, kind: Outbound) {
@@ -558,7 +656,9 @@ impl Service {
                 self.tips_out.remove(&peer);
                 self.sync.set_tip(peer, tip);
             }
-            (Outbound::Headers { max }, SyncResponse::Headers(ids)) => self.on_headers(peer, max, ids),
+            (Outbound::Headers { max }, SyncResponse::Headers(ids)) => {
+                self.on_headers(peer, max, ids)
+            }
             (Outbound::Batch(asked), SyncResponse::Shares(bodies)) => {
                 self.batch_done(peer);
                 self.on_batch(peer, asked, bodies);
@@ -572,14 +672,26 @@ impl Service {
                         Ok(share) if asked.contains(&share.id()) => {
                             self.offer(share, Origin::Sync(peer), depth);
                         }
-                        Ok(_) => self.punish(peer, Offense::BogusAnswer, "sent a share it was not asked for"),
-                        Err(err) => self.punish(peer, Offense::Malformed, &format!("fetched share does not decode: {err}")),
+                        Ok(_) => self.punish(
+                            peer,
+                            Offense::BogusAnswer,
+                            "sent a share it was not asked for",
+                        ),
+                        Err(err) => self.punish(
+                            peer,
+                            Offense::Malformed,
+                            &format!("fetched share does not decode: {err}"),
+                        ),
                     }
                 }
             }
             (kind, _) => {
                 self.on_failed(peer, kind);
-                self.punish(peer, Offense::BogusAnswer, "answered a sync request with the wrong message");
+                self.punish(
+                    peer,
+                    Offense::BogusAnswer,
+                    "answered a sync request with the wrong message",
+                );
             }
         }
     }
@@ -598,7 +710,10 @@ impl Service {
             return;
         };
         self.sync.headers_from = Some((peer, last));
-        let new: Vec<ShareId> = ids.into_iter().filter(|id| !self.sink.contains(id)).collect();
+        let new: Vec<ShareId> = ids
+            .into_iter()
+            .filter(|id| !self.sink.contains(id))
+            .collect();
         self.sync.queue_ids(new);
     }
 
@@ -610,14 +725,26 @@ impl Service {
                     if self.sync.receive(share, peer) {
                         got += 1;
                     } else {
-                        self.punish(peer, Offense::BogusAnswer, "sent a share it was not asked for");
+                        self.punish(
+                            peer,
+                            Offense::BogusAnswer,
+                            "sent a share it was not asked for",
+                        );
                     }
                 }
-                Err(err) => self.punish(peer, Offense::Malformed, &format!("synced share does not decode: {err}")),
+                Err(err) => self.punish(
+                    peer,
+                    Offense::Malformed,
+                    &format!("synced share does not decode: {err}"),
+                ),
             }
         }
         if got == 0 && !asked.is_empty() {
-            self.punish(peer, Offense::BogusAnswer, "announced shares it does not serve");
+            self.punish(
+                peer,
+                Offense::BogusAnswer,
+                "announced shares it does not serve",
+            );
         }
         self.sync.requeue(&asked);
         self.drain();
@@ -644,7 +771,11 @@ impl Service {
                 }
                 Verdict::Rejected(err) => match err.action() {
                     PeerAction::Ban => {
-                        self.punish(from, Offense::InvalidShare, &format!("synced an invalid share {id}: {err}"));
+                        self.punish(
+                            from,
+                            Offense::InvalidShare,
+                            &format!("synced an invalid share {id}: {err}"),
+                        );
                         self.sync.reset();
                         self.headers_complete = false;
                         return;
@@ -658,16 +789,25 @@ impl Service {
                         self.sync.put_back(share, from);
                         return;
                     }
-                    PeerAction::Ignore => tracing::debug!(share = %id, %err, "synced share not used"),
+                    PeerAction::Ignore => {
+                        tracing::debug!(share = %id, %err, "synced share not used")
+                    }
                 },
             }
         }
     }
 
     fn fetch_for_sync(&mut self, peer: PeerId, ids: Vec<ShareId>) {
-        let wanted: Vec<ShareId> = ids.into_iter().filter(|id| self.fetching.insert(*id)).collect();
+        let wanted: Vec<ShareId> = ids
+            .into_iter()
+            .filter(|id| self.fetching.insert(*id))
+            .collect();
         if !wanted.is_empty() {
-            self.send(peer, SyncRequest::Shares(wanted.clone()), Outbound::Fetch(wanted, 0));
+            self.send(
+                peer,
+                SyncRequest::Shares(wanted.clone()),
+                Outbound::Fetch(wanted, 0),
+            );
         }
     }
 
@@ -707,9 +847,14 @@ impl Service {
                     _ => (best_peer, self.sink.locator()),
                 };
                 self.sync.headers_in_flight = true;
-                self.send(peer, SyncRequest::Headers { locator, max: MAX_HEADERS as u16 }, Outbound::Headers {
-                    max: MAX_HEADERS,
-                });
+                self.send(
+                    peer,
+                    SyncRequest::Headers {
+                        locator,
+                        max: MAX_HEADERS as u16,
+                    },
+                    Outbound::Headers { max: MAX_HEADERS },
+                );
             }
         }
         let next_height = local.map_or(0, |t| t.height + 1);
@@ -732,7 +877,11 @@ impl Service {
                     break 'dispatch;
                 }
                 *self.batches_out.entry(peer).or_default() += 1;
-                self.send(peer, SyncRequest::Shares(batch.clone()), Outbound::Batch(batch));
+                self.send(
+                    peer,
+                    SyncRequest::Shares(batch.clone()),
+                    Outbound::Batch(batch),
+                );
                 sent = true;
             }
             if !sent {
@@ -749,17 +898,32 @@ impl Service {
         } else {
             self.sync.knows_tips()
                 && (local_height + self.config.synced_slack >= best_peer_height
-                    || self.sync.best_tip().is_some_and(|(_, t)| self.sink.contains(&t.id)))
+                    || self
+                        .sync
+                        .best_tip()
+                        .is_some_and(|(_, t)| self.sink.contains(&t.id)))
         };
-        let status = SyncStatus { synced, local_height, best_peer_height, peers: self.peers.len() };
-        if !synced && self.sync.queued_len() > 0 && self.last_progress.elapsed() >= Duration::from_secs(2) {
+        let status = SyncStatus {
+            synced,
+            local_height,
+            best_peer_height,
+            peers: self.peers.len(),
+        };
+        if !synced
+            && self.sync.queued_len() > 0
+            && self.last_progress.elapsed() >= Duration::from_secs(2)
+        {
             self.last_progress = Instant::now();
             tracing::info!("{}", progress_line(local_height, best_peer_height));
         }
         let previous = *self.status.borrow();
         if previous != status {
             if synced && !previous.synced {
-                tracing::info!(height = local_height, peers = status.peers, "sharechain synced");
+                tracing::info!(
+                    height = local_height,
+                    peers = status.peers,
+                    "sharechain synced"
+                );
             }
             self.status.send_replace(status);
         }
@@ -776,9 +940,10 @@ impl Service {
 
 /// Whether an address another peer reported is worth dialing and saving.
 fn is_dialable(addr: &Multiaddr) -> bool {
-    !addr.iter().any(|p| matches!(p, Protocol::Ip4(ip) if ip.is_unspecified()))
+    !addr
+        .iter()
+        .any(|p| matches!(p, Protocol::Ip4(ip) if ip.is_unspecified()))
 }
-
 
 /// An instant `d` in the past (now, if the clock started less than `d` ago).
 fn ago(d: Duration) -> Instant {

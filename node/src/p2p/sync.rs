@@ -62,7 +62,10 @@ impl SyncState {
 
     /// The tip with most work among peers, and who has it.
     pub fn best_tip(&self) -> Option<(PeerId, ChainTip)> {
-        self.tips.iter().max_by_key(|(_, tip)| tip.work).map(|(p, t)| (*p, *t))
+        self.tips
+            .iter()
+            .max_by_key(|(_, tip)| tip.work)
+            .map(|(p, t)| (*p, *t))
     }
 
     /// Highest height any peer told us.
@@ -72,8 +75,12 @@ impl SyncState {
 
     /// Peers whose tip is at least `height` (they can serve those shares).
     pub fn peers_at_least(&self, height: u32) -> Vec<PeerId> {
-        let mut peers: Vec<PeerId> =
-            self.tips.iter().filter(|(_, t)| t.height >= height).map(|(p, _)| *p).collect();
+        let mut peers: Vec<PeerId> = self
+            .tips
+            .iter()
+            .filter(|(_, t)| t.height >= height)
+            .map(|(p, _)| *p)
+            .collect();
         peers.sort();
         peers
     }
@@ -110,8 +117,13 @@ impl SyncState {
     pub fn next_batch(&mut self, max: usize) -> Vec<ShareId> {
         let mut batch = Vec::new();
         while batch.len() < max {
-            let Some(id) = self.pending.pop_front() else { break };
-            if self.queued.contains(&id) && !self.received.contains_key(&id) && self.in_flight.insert(id) {
+            let Some(id) = self.pending.pop_front() else {
+                break;
+            };
+            if self.queued.contains(&id)
+                && !self.received.contains_key(&id)
+                && self.in_flight.insert(id)
+            {
                 batch.push(id);
             }
         }
@@ -174,8 +186,16 @@ impl SyncState {
 /// The progress line a person reads, e.g.
 /// `syncing sharechain: 4,200 / 10,000 shares (42%)`.
 pub fn progress_line(have: u32, best: u32) -> String {
-    let percent = if best == 0 { 100 } else { (have as u64 * 100 / best as u64).min(100) };
-    format!("syncing sharechain: {} / {} shares ({percent}%)", thousands(have), thousands(best))
+    let percent = if best == 0 {
+        100
+    } else {
+        (have as u64 * 100 / best as u64).min(100)
+    };
+    format!(
+        "syncing sharechain: {} / {} shares ({percent}%)",
+        thousands(have),
+        thousands(best)
+    )
 }
 
 fn thousands(n: u32) -> String {
@@ -196,17 +216,32 @@ mod tests {
 
     #[test]
     fn progress_reads_like_a_person_writes_it() {
-        assert_eq!(progress_line(4200, 10_000), "syncing sharechain: 4,200 / 10,000 shares (42%)");
-        assert_eq!(progress_line(7, 0), "syncing sharechain: 7 / 0 shares (100%)");
-        assert_eq!(progress_line(999, 1_000_000), "syncing sharechain: 999 / 1,000,000 shares (0%)");
+        assert_eq!(
+            progress_line(4200, 10_000),
+            "syncing sharechain: 4,200 / 10,000 shares (42%)"
+        );
+        assert_eq!(
+            progress_line(7, 0),
+            "syncing sharechain: 7 / 0 shares (100%)"
+        );
+        assert_eq!(
+            progress_line(999, 1_000_000),
+            "syncing sharechain: 999 / 1,000,000 shares (0%)"
+        );
     }
 
     #[test]
     fn batches_hand_out_each_id_once_and_failed_ones_come_back() {
         let mut s = SyncState::default();
-        let ids: Vec<ShareId> = (0..5u8).map(|n| ShareId::from_byte_array([n + 1; 32])).collect();
+        let ids: Vec<ShareId> = (0..5u8)
+            .map(|n| ShareId::from_byte_array([n + 1; 32]))
+            .collect();
         assert_eq!(s.queue_ids(ids.clone()), 5);
-        assert_eq!(s.queue_ids(ids.clone()), 0, "duplicates are not queued twice");
+        assert_eq!(
+            s.queue_ids(ids.clone()),
+            0,
+            "duplicates are not queued twice"
+        );
         let first = s.next_batch(3);
         assert_eq!(first, ids[..3]);
         assert_eq!(s.next_batch(3), ids[3..]);

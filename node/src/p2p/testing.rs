@@ -11,8 +11,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bitcoin::pow::Work;
 use bitcoin::{CompactTarget, ScriptBuf, Target};
-use sharechain::testkit::{mine, test_block_hash, test_claim_key, MemoryBitcoin, MemoryChain, ShareRecipe};
-use sharechain::{validate_share, ConsensusParams, PeerAction, Share, SharechainConfig, ShareId};
+use sharechain::testkit::{
+    mine, test_block_hash, test_claim_key, MemoryBitcoin, MemoryChain, ShareRecipe,
+};
+use sharechain::{validate_share, ConsensusParams, PeerAction, Share, ShareId, SharechainConfig};
 
 use super::sink::{locator_heights, ChainTip, Origin, ShareSink, Verdict};
 
@@ -36,7 +38,10 @@ pub fn test_bitcoin() -> MemoryBitcoin {
 
 /// Unix time now.
 pub fn unix_now() -> u32 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
 }
 
 /// `n` shares on top of `parent` (a new chain if `None`, its first share at
@@ -60,8 +65,12 @@ pub fn build_chain(
         None => start_time,
     };
     for _ in 0..n {
-        let mut recipe =
-            ShareRecipe::new(test_block_hash(TEST_BITCOIN_HEIGHT), TEST_BITCOIN_HEIGHT + 1, t0 + height, bits);
+        let mut recipe = ShareRecipe::new(
+            test_block_hash(TEST_BITCOIN_HEIGHT),
+            TEST_BITCOIN_HEIGHT + 1,
+            t0 + height,
+            bits,
+        );
         recipe.prev_share = prev;
         recipe.claim_key = test_claim_key(seed);
         let share = mine(config, &recipe);
@@ -94,7 +103,14 @@ impl MemorySink {
     /// An empty chain validated against `bitcoin`.
     pub fn new(config: SharechainConfig, bitcoin: MemoryBitcoin) -> Self {
         let chain = MemoryChain::new(config.params.clone());
-        MemorySink { config, bitcoin, state: Mutex::new(State { chain, ..State::default() }) }
+        MemorySink {
+            config,
+            bitcoin,
+            state: Mutex::new(State {
+                chain,
+                ..State::default()
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -105,7 +121,12 @@ impl MemorySink {
     pub fn preload(&self, shares: &[Share]) {
         for share in shares {
             let verdict = self.accept(share.clone(), true);
-            assert_eq!(verdict, Verdict::Accepted, "preloaded share {} must be valid", share.id());
+            assert_eq!(
+                verdict,
+                Verdict::Accepted,
+                "preloaded share {} must be valid",
+                share.id()
+            );
         }
     }
 
@@ -135,7 +156,13 @@ impl MemorySink {
         if state.bytes.contains_key(&id) {
             return Verdict::Duplicate;
         }
-        let valid = match validate_share(&share, &self.config, &state.chain, &self.bitcoin, unix_now()) {
+        let valid = match validate_share(
+            &share,
+            &self.config,
+            &state.chain,
+            &self.bitcoin,
+            unix_now(),
+        ) {
             Ok(valid) => valid,
             Err(err) => match err.action() {
                 PeerAction::FetchShares(ids) => return Verdict::Missing(ids),
@@ -208,8 +235,13 @@ impl ShareSink for MemorySink {
 
     fn locator(&self) -> Vec<ShareId> {
         let state = self.lock();
-        let Some(tip) = state.tip else { return Vec::new() };
-        locator_heights(tip.height).into_iter().map(|h| state.main[h as usize]).collect()
+        let Some(tip) = state.tip else {
+            return Vec::new();
+        };
+        locator_heights(tip.height)
+            .into_iter()
+            .map(|h| state.main[h as usize])
+            .collect()
     }
 
     fn ids_after(&self, locator: &[ShareId], max: usize) -> Vec<ShareId> {
@@ -244,11 +276,23 @@ mod tests {
         sink.preload(&b);
         assert_eq!(sink.tip().map(|t| (t.id, t.height)), Some((b[2].id(), 5)));
         assert_eq!(sink.reorgs(), vec![(a[1].id(), b[2].id())]);
-        assert_eq!(sink.ids_after(&[base[1].id()], 10), vec![base[2].id(), b[0].id(), b[1].id(), b[2].id()]);
-        assert_eq!(sink.ids_after(&[a[1].id()], 2), vec![base[0].id(), base[1].id()]);
+        assert_eq!(
+            sink.ids_after(&[base[1].id()], 10),
+            vec![base[2].id(), b[0].id(), b[1].id(), b[2].id()]
+        );
+        assert_eq!(
+            sink.ids_after(&[a[1].id()], 2),
+            vec![base[0].id(), base[1].id()]
+        );
         let peer = PeerId::random();
-        assert_eq!(sink.offer(b[0].clone(), Origin::Gossip(peer)), Verdict::Duplicate);
+        assert_eq!(
+            sink.offer(b[0].clone(), Origin::Gossip(peer)),
+            Verdict::Duplicate
+        );
         let orphan = build_chain(&config, Some((&b[2], 5)), 2, now, 4);
-        assert_eq!(sink.offer(orphan[1].clone(), Origin::Gossip(peer)), Verdict::Missing(vec![orphan[0].id()]));
+        assert_eq!(
+            sink.offer(orphan[1].clone(), Origin::Gossip(peer)),
+            Verdict::Missing(vec![orphan[0].id()])
+        );
     }
 }

@@ -25,7 +25,11 @@ fn main() -> anyhow::Result<()> {
         args.iter()
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1).cloned())
-            .ok_or_else(|| anyhow::anyhow!("missing {name}; usage: p2p_bad_peer --connect MULTIADDR --mode MODE"))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "missing {name}; usage: p2p_bad_peer --connect MULTIADDR --mode MODE"
+                )
+            })
     };
     let connect: Multiaddr = arg("--connect")?.parse()?;
     let mode = arg("--mode")?;
@@ -52,7 +56,8 @@ async fn run(connect: Multiaddr, mode: String) -> anyhow::Result<()> {
             event = swarm.select_next_some() => match event {
                 SwarmEvent::ConnectionEstablished { peer_id, .. } => target_peer = Some(peer_id),
                 SwarmEvent::ConnectionClosed { num_established: 0, .. } => {
-                    println!("disconnected");
+                    use std::io::Write;
+                    let _ = writeln!(std::io::stdout(), "disconnected");
                     subscribed = false;
                     let _ = swarm.dial(connect.clone());
                 }
@@ -104,14 +109,21 @@ fn bogus_answer(mode: &str, request: SyncRequest) -> SyncResponse {
     if mode != "bogus-sync" {
         return SyncResponse::Tip(None);
     }
-    let fake = |n: u32| ShareId::from_byte_array(bitcoin::hashes::Hash::hash(&n.to_le_bytes()));
+    let fake = |n: u32| {
+        use bitcoin::hashes::{sha256d, Hash};
+        ShareId::from_byte_array(sha256d::Hash::hash(&n.to_le_bytes()).to_byte_array())
+    };
     match request {
         SyncRequest::Tip => SyncResponse::Tip(Some(ChainTip {
             id: fake(u32::MAX),
             height: 1_000_000,
             work: bitcoin::pow::Work::from_be_bytes([0x7f; 32]),
         })),
-        SyncRequest::Headers { max, .. } => SyncResponse::Headers((0..max as u32).map(fake).collect()),
-        SyncRequest::Shares(ids) => SyncResponse::Shares(ids.iter().map(|_| vec![0xab; 200]).collect()),
+        SyncRequest::Headers { max, .. } => {
+            SyncResponse::Headers((0..max as u32).map(fake).collect())
+        }
+        SyncRequest::Shares(ids) => {
+            SyncResponse::Shares(ids.iter().map(|_| vec![0xab; 200]).collect())
+        }
     }
 }

@@ -46,14 +46,22 @@ pub async fn spawn_node(bootstrap: Vec<Multiaddr>, preload: &[Share]) -> TestNod
 }
 
 /// Starts a node for `chain` with `p2p` settings holding `preload`.
-pub async fn spawn_node_with(chain: SharechainConfig, p2p: P2pConfig, preload: &[Share]) -> TestNode {
+pub async fn spawn_node_with(
+    chain: SharechainConfig,
+    p2p: P2pConfig,
+    preload: &[Share],
+) -> TestNode {
     let id = chain.id();
     let sink = Arc::new(MemorySink::new(chain, test_bitcoin()));
     sink.preload(preload);
-    let (handle, _task) = start(p2p, id, sink.clone() as Arc<dyn ShareSink>).await.expect("network starts");
+    let (handle, _task) = start(p2p, id, sink.clone() as Arc<dyn ShareSink>)
+        .await
+        .expect("network starts");
     let addr = wait_for(Duration::from_secs(5), || async {
         let addrs = handle.listen_addrs().await.expect("running");
-        addrs.into_iter().find(|a| a.iter().any(|p| matches!(p, Protocol::Tcp(_))))
+        addrs
+            .into_iter()
+            .find(|a| a.iter().any(|p| matches!(p, Protocol::Tcp(_))))
     })
     .await
     .expect("node listens");
@@ -85,7 +93,10 @@ pub async fn wait_until<F: FnMut() -> bool>(timeout: Duration, what: &str, mut c
         async move { v.then_some(()) }
     })
     .await;
-    assert!(ok.is_some(), "timed out after {timeout:?} waiting until {what}");
+    assert!(
+        ok.is_some(),
+        "timed out after {timeout:?} waiting until {what}"
+    );
 }
 
 /// Waits until every node sees at least `n` sharechain peers.
@@ -95,7 +106,11 @@ pub async fn wait_connected(nodes: &[&TestNode], n: usize) {
             (node.handle.peers().await.expect("running").len() >= n).then_some(())
         })
         .await;
-        assert!(ok.is_some(), "node {} did not reach {n} peers", node.handle.peer_id());
+        assert!(
+            ok.is_some(),
+            "node {} did not reach {n} peers",
+            node.handle.peer_id()
+        );
     }
 }
 
