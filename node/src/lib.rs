@@ -9,6 +9,7 @@ pub mod fdlimit;
 pub mod jobs;
 pub mod loadgen;
 pub mod miner;
+pub mod p2p;
 pub mod payout;
 pub mod shutdown;
 pub mod stratum;
