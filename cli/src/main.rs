@@ -27,6 +27,10 @@ enum Command {
     Mine(commands::mine::MineArgs),
     /// Everything on one machine on regtest: bitcoind and a node.
     Devnet(commands::devnet::DevnetArgs),
+    /// Run one guardian of a federation (reissues and claims over HTTP).
+    Guardian(commands::guardian::GuardianArgs),
+    /// An ecash wallet: balance, send, receive, seed, restore.
+    Wallet(commands::wallet::WalletArgs),
     /// Benchmarks that need real processes or sockets.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -41,6 +45,8 @@ fn main() -> anyhow::Result<()> {
             Command::Node(args) => commands::node::run(args).await,
             Command::Mine(args) => commands::mine::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
+            Command::Guardian(args) => commands::guardian::run(args).await,
+            Command::Wallet(args) => commands::wallet::run(args).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
         }
     })

@@ -2,5 +2,7 @@
 
 pub mod bench;
 pub mod devnet;
+pub mod guardian;
 pub mod mine;
 pub mod node;
+pub mod wallet;
