@@ -12,6 +12,9 @@ pub use memory::MemoryStore;
 pub use record::{decode_entry, encode_entry};
 #[cfg(feature = "rocksdb")]
 pub use rocks::{Column, RocksStore};
+/// The RocksDB crate the store is built on, for daemons that open the shared database.
+#[cfg(feature = "rocksdb")]
+pub use rocksdb;
 
 use crate::chain::ChainEntry;
 use crate::types::ShareId;
