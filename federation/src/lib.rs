@@ -1,1 +1,3 @@
 //! The guardians' daemon and the ecash client library.
+
+pub mod dkg;
