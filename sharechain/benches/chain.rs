@@ -7,40 +7,17 @@
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sharechain::chain::testing::entry_with;
+use sharechain::chain::testing::lossy_chain;
 use sharechain::chain::{ChainEntry, ShareChain};
 use sharechain::pplns::{payouts, Msat, PplnsWindow};
 use sharechain::store::MemoryStore;
+use sharechain::ConsensusParams;
 
 /// p2poolv2's largest window, in shares.
 const WINDOW: u32 = 120_960;
 
-/// Shares `first..first + count`, the first on share `first - 1`: every
-/// tenth share (n % 10 == 5) is an orphan, a sibling of the tip, and the next
-/// share lists it as an uncle, like a sharechain that loses one share in ten
-/// to latency.
-fn entries(first: u64, count: u64) -> Vec<ChainEntry> {
-    let mut out = Vec::with_capacity(count as usize);
-    let mut tip = (first > 1).then(|| first - 1);
-    let mut tip_parent = None;
-    let mut pending_uncle = None;
-    for n in first..first + count {
-        let work = 1_000_000 + u128::from(n % 1000);
-        if n % 10 == 5 && tip_parent.is_some() {
-            out.push(entry_with(n, tip_parent, &[], work));
-            pending_uncle = Some(n);
-            continue;
-        }
-        let uncles: Vec<u64> = pending_uncle.take().into_iter().collect();
-        out.push(entry_with(n, tip, &uncles, work));
-        tip_parent = tip;
-        tip = Some(n);
-    }
-    out
-}
-
 fn chain_of(entries: &[ChainEntry]) -> ShareChain<MemoryStore> {
-    let mut chain = ShareChain::open(MemoryStore::new()).unwrap();
+    let mut chain = ShareChain::open(MemoryStore::new(), ConsensusParams::mainnet()).unwrap();
     for e in entries {
         chain.insert(e.clone(), Vec::new()).unwrap();
     }
@@ -48,11 +25,11 @@ fn chain_of(entries: &[ChainEntry]) -> ShareChain<MemoryStore> {
 }
 
 fn bench_insert(c: &mut Criterion) {
-    let base = entries(1, 10_000);
+    let base = lossy_chain(1, 10_000);
     c.bench_function("insert share (memory store, 10k-share chain)", |b| {
         b.iter_custom(|iters| {
             let mut chain = chain_of(&base);
-            let next = entries(10_001, iters);
+            let next = lossy_chain(10_001, iters);
             let start = Instant::now();
             for e in next {
                 chain.insert(e, vec![0; 300]).unwrap();
@@ -63,7 +40,7 @@ fn bench_insert(c: &mut Criterion) {
 }
 
 fn bench_pplns(c: &mut Criterion) {
-    let all = entries(1, u64::from(WINDOW) * 11 / 10 + 1000);
+    let all = lossy_chain(1, u64::from(WINDOW) * 11 / 10 + 1000);
     let chain = chain_of(&all);
     let tip = chain.index().tip().unwrap();
     let window = PplnsWindow {

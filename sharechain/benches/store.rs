@@ -7,39 +7,20 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sharechain::chain::testing::entry_with;
-use sharechain::chain::{ChainEntry, ShareChain};
+use sharechain::chain::testing::lossy_chain;
+use sharechain::chain::ShareChain;
 use sharechain::store::RocksStore;
+use sharechain::ConsensusParams;
 
 const LOAD_SHARES: u64 = 100_000;
 
-/// Shares `first..first + count`, the first on share `first - 1`: every
-/// tenth share (n % 10 == 5) is an orphan, a sibling of the tip, and the next
-/// share lists it as an uncle, like a sharechain that loses one share in ten
-/// to latency.
-fn entries(first: u64, count: u64) -> Vec<ChainEntry> {
-    let mut out = Vec::with_capacity(count as usize);
-    let mut tip = (first > 1).then(|| first - 1);
-    let mut tip_parent = None;
-    let mut pending_uncle = None;
-    for n in first..first + count {
-        let work = 1_000_000 + u128::from(n % 1000);
-        if n % 10 == 5 && tip_parent.is_some() {
-            out.push(entry_with(n, tip_parent, &[], work));
-            pending_uncle = Some(n);
-            continue;
-        }
-        let uncles: Vec<u64> = pending_uncle.take().into_iter().collect();
-        out.push(entry_with(n, tip, &uncles, work));
-        tip_parent = tip;
-        tip = Some(n);
-    }
-    out
-}
-
 fn bench_insert(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let mut chain = ShareChain::open(RocksStore::open(&dir.path().join("db")).unwrap()).unwrap();
+    let mut chain = ShareChain::open(
+        RocksStore::open(&dir.path().join("db")).unwrap(),
+        ConsensusParams::mainnet(),
+    )
+    .unwrap();
     let mut n = 1;
     let mut group = c.benchmark_group("rocksdb");
     group
@@ -47,7 +28,7 @@ fn bench_insert(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10));
     group.bench_function("insert share (rocksdb, synced write)", |b| {
         b.iter_custom(|iters| {
-            let next = entries(n, iters);
+            let next = lossy_chain(n, iters);
             n += iters;
             let start = Instant::now();
             for e in next {
@@ -60,8 +41,12 @@ fn bench_insert(c: &mut Criterion) {
 }
 
 fn build_db(path: &Path) {
-    let mut chain = ShareChain::open(RocksStore::open_unsynced(path).unwrap()).unwrap();
-    for e in entries(1, LOAD_SHARES) {
+    let mut chain = ShareChain::open(
+        RocksStore::open_unsynced(path).unwrap(),
+        ConsensusParams::mainnet(),
+    )
+    .unwrap();
+    for e in lossy_chain(1, LOAD_SHARES) {
         chain.insert(e, vec![0; 300]).unwrap();
     }
 }
@@ -76,7 +61,9 @@ fn bench_load(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(20));
     group.bench_function("open a 100,000-share chain from rocksdb", |b| {
         b.iter(|| {
-            let chain = ShareChain::open(RocksStore::open(&path).unwrap()).unwrap();
+            let chain =
+                ShareChain::open(RocksStore::open(&path).unwrap(), ConsensusParams::mainnet())
+                    .unwrap();
             assert_eq!(chain.index().len() as u64, LOAD_SHARES);
         })
     });

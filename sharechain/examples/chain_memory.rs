@@ -3,10 +3,12 @@
 //!
 //! Run: `cargo run --release -p sharechain --example chain_memory`
 
-use sharechain::chain::testing::entry_with;
+use sharechain::chain::testing::lossy_chain;
 use sharechain::chain::{ChainIndex, Readiness};
+use sharechain::ConsensusParams;
 
 const SHARES: u64 = 100_000;
+const CHUNK: u64 = 1_000;
 
 fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("linux /proc");
@@ -20,26 +22,19 @@ fn rss_bytes() -> u64 {
 
 fn main() {
     // Warm the claim-key cache so it is not counted.
-    let _ = entry_with(0, None, &[], 1);
+    let _ = lossy_chain(1, 1);
     let before = rss_bytes();
-    let mut index = ChainIndex::new();
-    let (mut tip, mut tip_parent, mut uncle) = (None, None, None);
-    for n in 1..=SHARES {
-        let entry = if n % 10 == 5 && tip_parent.is_some() {
-            uncle = Some(n);
-            entry_with(n, tip_parent, &[], 1_000_000)
-        } else {
-            let uncles: Vec<u64> = uncle.take().into_iter().collect();
-            let e = entry_with(n, tip, &uncles, 1_000_000);
-            tip_parent = tip;
-            tip = Some(n);
-            e
-        };
-        match index.prepare(entry).expect("valid test chain") {
-            Readiness::Ready(p) => {
-                index.apply(p);
+    let mut index = ChainIndex::new(ConsensusParams::mainnet());
+    // Built in chunks so the entries waiting to be inserted stay small.
+    for first in (1..=SHARES).step_by(CHUNK as usize) {
+        for entry in lossy_chain(first, CHUNK) {
+            let id = entry.id;
+            match index.prepare(entry).expect("valid test chain") {
+                Readiness::Ready(p) => {
+                    index.apply(p);
+                }
+                other => panic!("test chain share {id} did not connect: {other:?}"),
             }
-            other => panic!("test chain share {n} did not connect: {other:?}"),
         }
     }
     let after = rss_bytes();

@@ -10,10 +10,9 @@
 //! a `Ban` is never hidden behind a `FetchShares`, and a stale share is
 //! otherwise fully valid.
 
-use std::collections::HashSet;
-
 use bitcoin::{BlockHash, Target};
 
+use crate::chain::uncles::{check_uncle_list, check_uncles};
 use crate::coinbase_rules::{check_coinbase_height, check_coinbase_shape, CoinbaseRuleError};
 use crate::merkle::root_from_coinbase;
 use crate::params::{SharechainConfig, MAX_SHARE_SIZE, SHARE_VERSION};
@@ -198,7 +197,7 @@ pub fn check_share(share: &Share, config: &SharechainConfig) -> Result<Target, S
         &config.payout_script,
         &share.data.commitment(),
     )?;
-    check_uncle_list(share, config)?;
+    check_uncle_list(&share.data.uncles, share.data.prev_share, &config.params)?;
     Ok(target)
 }
 
@@ -223,9 +222,7 @@ pub fn validate_share(
 
     let height = match share.data.prev_share {
         None => {
-            if !share.data.uncles.is_empty() {
-                return Err(ShareError::GenesisUncles);
-            }
+            // Uncles of a first share are refused by `check_share`.
             check_share_bits(params, share.data.share_bits, genesis_bits(params))?;
             0
         }
@@ -309,98 +306,12 @@ fn check_chain_context(
             max: params.max_secs_before_parent,
         });
     }
-    if !uncles.is_empty() {
-        let ancestry = Ancestry::walk(
-            chain,
-            parent_id,
-            parent,
-            params.max_uncle_depth.saturating_add(1),
-        )?;
-        for (id, summary) in uncles {
-            let summary = summary.expect("missing uncles returned above");
-            ancestry.check_uncle(id, &summary, height, params.max_uncle_depth)?;
-        }
-    }
+    let uncles: Vec<(ShareId, ShareSummary)> = uncles
+        .into_iter()
+        .map(|(id, s)| (id, s.expect("missing uncles returned above")))
+        .collect();
+    check_uncles(chain, params, parent_id, &parent, &uncles)?;
     Ok(height)
-}
-
-/// Checks on the uncle list alone: count and duplicates.
-fn check_uncle_list(share: &Share, config: &SharechainConfig) -> Result<(), ShareError> {
-    let uncles = &share.data.uncles;
-    if uncles.len() > config.params.max_uncles {
-        return Err(ShareError::TooManyUncles {
-            count: uncles.len(),
-            max: config.params.max_uncles,
-        });
-    }
-    for (i, id) in uncles.iter().enumerate() {
-        if uncles[..i].contains(id) {
-            return Err(ShareError::DuplicateUncle(*id));
-        }
-        if Some(*id) == share.data.prev_share {
-            return Err(ShareError::UncleInChain(*id));
-        }
-    }
-    Ok(())
-}
-
-/// The last few ancestors of a new share and the uncles they referenced.
-struct Ancestry {
-    /// Ancestor ids, parent first.
-    ids: Vec<ShareId>,
-    referenced: HashSet<ShareId>,
-}
-
-impl Ancestry {
-    /// Walks `count` ancestors down from the parent (fewer near a first share).
-    fn walk(
-        chain: &impl ChainView,
-        parent_id: ShareId,
-        parent: ShareSummary,
-        count: u32,
-    ) -> Result<Ancestry, ShareError> {
-        let mut ids = vec![parent_id];
-        let mut referenced: HashSet<ShareId> = parent.uncles.iter().copied().collect();
-        let mut next = parent.prev;
-        while ids.len() < count as usize {
-            let Some(id) = next else { break };
-            let summary = chain
-                .share(&id)
-                .ok_or_else(|| ShareError::MissingShares(vec![id]))?;
-            referenced.extend(summary.uncles.iter().copied());
-            ids.push(id);
-            next = summary.prev;
-        }
-        Ok(Ancestry { ids, referenced })
-    }
-
-    fn check_uncle(
-        &self,
-        uncle: ShareId,
-        summary: &ShareSummary,
-        height: u32,
-        max_depth: u32,
-    ) -> Result<(), ShareError> {
-        if self.ids.contains(&uncle) {
-            return Err(ShareError::UncleInChain(uncle));
-        }
-        if summary.height >= height || summary.height.saturating_add(max_depth) < height {
-            return Err(ShareError::UncleTooDeep {
-                uncle,
-                uncle_height: summary.height,
-                height,
-            });
-        }
-        if self.referenced.contains(&uncle) {
-            return Err(ShareError::UncleAlreadyReferenced(uncle));
-        }
-        // Its parent must be one of our ancestors: an uncle is a sibling
-        // that lost a race, not a share of some other fork.
-        match summary.prev {
-            Some(prev) if self.ids.contains(&prev) => Ok(()),
-            _ => Err(ShareError::UncleNotSibling(uncle)),
-        }
-    }
 }
 
 /// The encoded size without encoding: header, coinbase, branch, data.

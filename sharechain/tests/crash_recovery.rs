@@ -12,6 +12,7 @@ use rand::Rng;
 use sharechain::chain::ShareChain;
 use sharechain::store::{RocksStore, ShareStore};
 use sharechain::types::ShareId;
+use sharechain::ConsensusParams;
 
 const ROUNDS: usize = 8;
 
@@ -64,7 +65,8 @@ fn every_acknowledged_share_survives_sigkill() {
 fn check_store(path: &std::path::Path, acknowledged: &BTreeMap<u64, String>, round: usize) {
     let store = RocksStore::open(path).expect("reopen after SIGKILL");
     let loaded = store.load().unwrap();
-    let chain = ShareChain::open(store).expect("the chain reopens consistent after SIGKILL");
+    let chain = ShareChain::open(store, ConsensusParams::regtest())
+        .expect("the chain reopens consistent after SIGKILL");
     let index = chain.index();
     let stored: HashMap<String, ShareId> = loaded
         .entries

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use sharechain::chain::testing::entry_with;
 use sharechain::chain::ShareChain;
 use sharechain::store::RocksStore;
+use sharechain::ConsensusParams;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
 }
 
 fn run(path: PathBuf, count: u64) -> Result<(), Box<dyn std::error::Error>> {
-    let mut chain = ShareChain::open(RocksStore::open(&path)?)?;
+    let mut chain = ShareChain::open(RocksStore::open(&path)?, ConsensusParams::regtest())?;
     let stdout = std::io::stdout();
     let first = chain.index().len() as u64 + 1;
     for n in first..first + count {

@@ -4,11 +4,16 @@
 
 use std::collections::HashMap;
 
+use bitcoin::CompactTarget;
+
 use crate::chain::entry::ChainEntry;
 use crate::chain::error::ChainError;
 use crate::chain::tip::TipChange;
-use crate::chain::uncles::{MAX_UNCLES, MAX_UNCLE_DEPTH};
+use crate::chain::uncles::{check_uncle_list, check_uncles, Ancestry};
+use crate::params::ConsensusParams;
+use crate::retarget::expected_bits;
 use crate::types::ShareId;
+use crate::view::{ChainView, ShareSummary};
 use crate::work::Work;
 
 /// Position of a share in the index's arena.
@@ -23,6 +28,11 @@ struct Node {
     /// Work of the chain ending here: own work, every ancestor's, and every
     /// uncle listed along the way.
     cumulative: Work,
+    /// What the retarget rule demands of a child, cached so that
+    /// [`ChainView::expected_bits`] is O(1).
+    child_bits: CompactTarget,
+    /// Time of the first share (height 0) of this share's chain: the ASERT anchor.
+    anchor_time: u32,
 }
 
 /// A share whose parent and uncles are connected and whose uncles follow
@@ -33,6 +43,8 @@ pub struct Prepared {
     parent: Option<Slot>,
     height: u32,
     cumulative: Work,
+    child_bits: CompactTarget,
+    anchor_time: u32,
 }
 
 impl Prepared {
@@ -50,6 +62,11 @@ impl Prepared {
     pub fn cumulative_work(&self) -> Work {
         self.cumulative
     }
+
+    /// The share target the retarget rule demands of its children.
+    pub fn child_bits(&self) -> CompactTarget {
+        self.child_bits
+    }
 }
 
 /// Whether a share can connect now.
@@ -64,8 +81,9 @@ pub enum Readiness {
 }
 
 /// Every connected share, and the best chain among them.
-#[derive(Default)]
 pub struct ChainIndex {
+    /// The rules: uncle depth and count, retarget.
+    params: ConsensusParams,
     nodes: Vec<Node>,
     by_id: HashMap<ShareId, Slot>,
     /// Slots per height: where uncle candidates are found.
@@ -75,9 +93,20 @@ pub struct ChainIndex {
 }
 
 impl ChainIndex {
-    /// An empty index.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty index of a chain run by `params`.
+    pub fn new(params: ConsensusParams) -> Self {
+        ChainIndex {
+            params,
+            nodes: Vec::new(),
+            by_id: HashMap::new(),
+            by_height: Vec::new(),
+            main: Vec::new(),
+        }
+    }
+
+    /// The rules this chain runs by.
+    pub fn params(&self) -> &ConsensusParams {
+        &self.params
     }
 
     /// Number of connected shares.
@@ -143,22 +172,29 @@ impl ChainIndex {
     }
 
     /// Shares a new child of `parent` may list as uncles, at most
-    /// [`MAX_UNCLES`]: most work first, then lowest id.
+    /// `max_uncles`: most work first, then lowest id.
     pub fn uncle_candidates(&self, parent: &ShareId) -> Vec<ShareId> {
         let Some(parent_slot) = self.slot(parent) else {
             return Vec::new();
         };
-        let child_height = self.node(parent_slot).height + 1;
-        let lowest = child_height.saturating_sub(MAX_UNCLE_DEPTH);
+        let parent_summary = self.summary(parent_slot);
+        let Ok(ancestry) = Ancestry::walk(self, *parent, &parent_summary, &self.params) else {
+            return Vec::new();
+        };
+        let child_height = parent_summary.height + 1;
+        let lowest = child_height.saturating_sub(self.params.max_uncle_depth);
         let mut found: Vec<Slot> = (lowest..child_height)
             .flat_map(|h| self.by_height[h as usize].iter().copied())
-            .filter(|s| self.check_uncle(parent_slot, child_height, *s).is_ok())
+            .filter(|s| {
+                let id = self.node(*s).entry.id;
+                ancestry.check_uncle(id, &self.summary(*s)).is_ok()
+            })
             .collect();
         found.sort_by(|a, b| {
             let (a, b) = (&self.node(*a).entry, &self.node(*b).entry);
             b.work.cmp(&a.work).then(a.id.cmp(&b.id))
         });
-        found.truncate(MAX_UNCLES);
+        found.truncate(self.params.max_uncles);
         found.into_iter().map(|s| self.node(s).entry.id).collect()
     }
 
@@ -167,6 +203,12 @@ impl ChainIndex {
         if self.contains(&entry.id) {
             return Ok(Readiness::Known);
         }
+        check_uncle_list(&entry.uncles, entry.parent, &self.params).map_err(|reason| {
+            ChainError::InvalidUncles {
+                share: entry.id,
+                reason,
+            }
+        })?;
         let missing: Vec<ShareId> = entry.dependencies().filter(|d| !self.contains(d)).collect();
         if !missing.is_empty() {
             return Ok(Readiness::Missing(entry, missing));
@@ -182,17 +224,21 @@ impl ChainIndex {
                 .checked_add(1)
                 .ok_or(ChainError::HeightOverflow { share: entry.id })?,
         };
-        let uncle_work = self.check_uncles(&entry, parent, height)?;
+        let uncle_work = self.check_uncles(&entry, parent)?;
         let base = parent.map_or(Work::ZERO, |p| self.node(p).cumulative);
         let cumulative = base
             .checked_add(entry.work)
             .and_then(|w| w.checked_add(uncle_work))
             .ok_or(ChainError::WorkOverflow { share: entry.id })?;
+        let anchor_time = parent.map_or(entry.time, |p| self.node(p).anchor_time);
+        let child_bits = expected_bits(&self.params, anchor_time, height, entry.time);
         Ok(Readiness::Ready(Prepared {
             entry,
             parent,
             height,
             cumulative,
+            child_bits,
+            anchor_time,
         }))
     }
 
@@ -213,6 +259,8 @@ impl ChainIndex {
             parent,
             height,
             cumulative,
+            child_bits,
+            anchor_time,
         } = prepared;
         let slot = Slot::try_from(self.nodes.len()).expect("fewer than 2^32 shares in memory");
         let skip = parent.and_then(|p| self.ancestor_slot(p, skip_height(height)));
@@ -227,6 +275,8 @@ impl ChainIndex {
             skip,
             height,
             cumulative,
+            child_bits,
+            anchor_time,
         });
         becomes_tip.then(|| self.move_tip(slot))
     }
@@ -300,72 +350,50 @@ impl ChainIndex {
         (disconnected, connected)
     }
 
-    /// Sum of the uncles' work, once they pass every rule of [`crate::chain::uncles`].
-    fn check_uncles(
-        &self,
-        entry: &ChainEntry,
-        parent: Option<Slot>,
-        height: u32,
-    ) -> Result<Work, ChainError> {
-        if entry.uncles.len() > MAX_UNCLES {
-            return Err(ChainError::TooManyUncles {
-                share: entry.id,
-                count: entry.uncles.len(),
-                max: MAX_UNCLES,
-            });
-        }
-        let mut total = Work::ZERO;
-        for (i, uncle) in entry.uncles.iter().enumerate() {
-            if entry.uncles[..i].contains(uncle) {
-                return Err(ChainError::DuplicateUncle {
-                    share: entry.id,
-                    uncle: *uncle,
-                });
-            }
-            let slot = self.slot(uncle).expect("dependencies connected");
-            let Some(parent) = parent else {
-                return Err(self.depth_error(entry.id, height, slot));
-            };
-            self.check_uncle(parent, height, slot)
-                .map_err(|e| e.for_share(entry.id))?;
-            total = total
-                .checked_add(self.node(slot).entry.work)
-                .ok_or(ChainError::WorkOverflow { share: entry.id })?;
-        }
-        Ok(total)
-    }
-
-    /// The rules for one uncle of a share at `height` whose parent is `parent`.
-    fn check_uncle(&self, parent: Slot, height: u32, uncle: Slot) -> Result<(), UncleFault> {
-        let u = self.node(uncle);
-        let depth = i64::from(height) - i64::from(u.height);
-        if !(1..=i64::from(MAX_UNCLE_DEPTH)).contains(&depth) {
-            return Err(UncleFault::Depth(u.entry.id, depth));
-        }
-        if self.ancestor_slot(parent, u.height) == Some(uncle) {
-            return Err(UncleFault::InChain(u.entry.id));
-        }
-        let expected_parent = match u.height {
-            0 => None,
-            h => self.ancestor_slot(parent, h - 1),
+    /// Sum of the uncles' work, once they pass every rule of
+    /// [`crate::chain::uncles`] (the list rules were checked already).
+    fn check_uncles(&self, entry: &ChainEntry, parent: Option<Slot>) -> Result<Work, ChainError> {
+        let Some(parent) = parent else {
+            return Ok(Work::ZERO);
         };
-        if u.parent != expected_parent {
-            return Err(UncleFault::NotRelated(u.entry.id));
-        }
-        let mut walk = Some(parent);
-        while let Some(s) = walk.filter(|s| self.node(*s).height > u.height) {
-            let n = self.node(s);
-            if n.entry.uncles.contains(&u.entry.id) {
-                return Err(UncleFault::AlreadyIncluded(u.entry.id, n.entry.id));
-            }
-            walk = n.parent;
-        }
-        Ok(())
+        let invalid = |reason| ChainError::InvalidUncles {
+            share: entry.id,
+            reason,
+        };
+        let uncles: Vec<(ShareId, ShareSummary)> = entry
+            .uncles
+            .iter()
+            .map(|u| {
+                (
+                    *u,
+                    self.summary(self.slot(u).expect("dependencies connected")),
+                )
+            })
+            .collect();
+        check_uncles(
+            self,
+            &self.params,
+            self.node(parent).entry.id,
+            &self.summary(parent),
+            &uncles,
+        )
+        .map_err(invalid)?;
+        uncles.iter().try_fold(Work::ZERO, |total, (id, _)| {
+            total
+                .checked_add(self.get(id).expect("connected").work)
+                .ok_or(ChainError::WorkOverflow { share: entry.id })
+        })
     }
 
-    fn depth_error(&self, share: ShareId, height: u32, uncle: Slot) -> ChainError {
-        let u = self.node(uncle);
-        UncleFault::Depth(u.entry.id, i64::from(height) - i64::from(u.height)).for_share(share)
+    /// What validation knows of the share in `slot`.
+    fn summary(&self, slot: Slot) -> ShareSummary {
+        let node = self.node(slot);
+        ShareSummary {
+            height: node.height,
+            time: node.entry.time,
+            prev: node.entry.parent,
+            uncles: node.entry.uncles.clone(),
+        }
     }
 
     fn ancestor_slot(&self, from: Slot, height: u32) -> Option<Slot> {
@@ -405,29 +433,13 @@ impl ChainIndex {
     }
 }
 
-/// One broken uncle rule, before it is tied to the share that broke it.
-enum UncleFault {
-    Depth(ShareId, i64),
-    InChain(ShareId),
-    NotRelated(ShareId),
-    AlreadyIncluded(ShareId, ShareId),
-}
+impl ChainView for ChainIndex {
+    fn share(&self, id: &ShareId) -> Option<ShareSummary> {
+        self.slot(id).map(|s| self.summary(s))
+    }
 
-impl UncleFault {
-    fn for_share(self, share: ShareId) -> ChainError {
-        match self {
-            UncleFault::Depth(uncle, depth) => ChainError::UncleDepth {
-                share,
-                uncle,
-                depth,
-                max: MAX_UNCLE_DEPTH,
-            },
-            UncleFault::InChain(uncle) => ChainError::UncleInChain { share, uncle },
-            UncleFault::NotRelated(uncle) => ChainError::UncleNotRelated { share, uncle },
-            UncleFault::AlreadyIncluded(uncle, by) => {
-                ChainError::UncleAlreadyIncluded { share, uncle, by }
-            }
-        }
+    fn expected_bits(&self, parent: &ShareId) -> Option<CompactTarget> {
+        self.slot(parent).map(|s| self.node(s).child_bits)
     }
 }
 

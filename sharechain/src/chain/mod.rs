@@ -11,12 +11,13 @@ mod tip;
 pub mod uncles;
 
 #[cfg(test)]
+mod glue_tests;
+#[cfg(test)]
 mod tests;
 
 pub use entry::ChainEntry;
 pub use error::ChainError;
 pub use index::{Ancestors, ChainIndex, Prepared, Readiness};
 pub use orphans::{OrphanPool, DEFAULT_ORPHAN_LIMIT};
-pub use share_chain::{InsertOutcome, InsertStatus, ShareChain};
+pub use share_chain::{InsertOutcome, InsertStatus, NextShare, ShareChain};
 pub use tip::TipChange;
-pub use uncles::{MAX_UNCLES, MAX_UNCLE_DEPTH, UNCLE_WEIGHT_TENTHS};

@@ -1,13 +1,20 @@
 //! The chain a node keeps: the index, the orphan pool and the store together,
 //! so that a share is on disk before the caller hears it was accepted.
 
+use bitcoin::CompactTarget;
 use tracing::{debug, info, warn};
 
 use crate::chain::index::{ChainIndex, Prepared, Readiness};
 use crate::chain::orphans::{OrphanPool, DEFAULT_ORPHAN_LIMIT};
 use crate::chain::{ChainEntry, ChainError, TipChange};
+use crate::params::ConsensusParams;
+use crate::pplns::{self, Msat, Payout, PplnsError, PplnsWindow};
+use crate::retarget::genesis_bits;
+use crate::share::Share;
 use crate::store::{ShareStore, StoreError, StoredShare};
 use crate::types::ShareId;
+use crate::validation::ValidShare;
+use crate::view::{ChainView, ShareSummary};
 
 /// What happened to the share given to [`ShareChain::insert`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +47,23 @@ pub struct InsertOutcome {
     pub tip_change: Option<TipChange>,
 }
 
+/// What a new Stratum job needs from the chain: the committed sharechain
+/// data of the next share, apart from the miner's claim key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextShare {
+    /// The best tip, the new share's parent; `None` on an empty chain (the
+    /// job then mines the chain's first share).
+    pub prev_share: Option<ShareId>,
+    /// The uncles to list, at most `max_uncles`, in the order to commit them.
+    pub uncles: Vec<ShareId>,
+    /// The share target the retarget rule demands of a child of the tip
+    /// (the genesis target on an empty chain). A miner may choose a harder
+    /// one within `max_harder_shift`.
+    pub share_bits: CompactTarget,
+    /// The new share's height.
+    pub height: u32,
+}
+
 /// Index, orphans and store of one sharechain.
 pub struct ShareChain<S> {
     index: ChainIndex,
@@ -50,14 +74,19 @@ pub struct ShareChain<S> {
 impl<S: ShareStore> ShareChain<S> {
     /// Loads every share in `store` and picks the best chain among them; on
     /// equal work, the tip last stored wins.
-    pub fn open(store: S) -> Result<Self, ChainError> {
-        Self::open_with_orphan_limit(store, DEFAULT_ORPHAN_LIMIT)
+    /// `params` must be the rules the store's shares were accepted under.
+    pub fn open(store: S, params: ConsensusParams) -> Result<Self, ChainError> {
+        Self::open_with_orphan_limit(store, params, DEFAULT_ORPHAN_LIMIT)
     }
 
     /// [`Self::open`] with an orphan pool of `orphan_limit` shares.
-    pub fn open_with_orphan_limit(store: S, orphan_limit: usize) -> Result<Self, ChainError> {
+    pub fn open_with_orphan_limit(
+        store: S,
+        params: ConsensusParams,
+        orphan_limit: usize,
+    ) -> Result<Self, ChainError> {
         let loaded = store.load()?;
-        let mut index = ChainIndex::new();
+        let mut index = ChainIndex::new(params);
         for (height, entry) in loaded.entries {
             let id = entry.id;
             let readiness = index
@@ -110,8 +139,52 @@ impl<S: ShareStore> ShareChain<S> {
         self.store.share_bytes(id)
     }
 
+    /// Adds a share [`crate::validate_share`] accepted against this chain
+    /// (`validate_share(share, config, chain.index(), ...)`): builds its
+    /// entry, stores its encoded bytes durably and connects it. Since
+    /// validation found its parent and uncles in this chain, it never waits
+    /// as an orphan.
+    pub fn insert_valid(
+        &mut self,
+        share: &Share,
+        valid: &ValidShare,
+    ) -> Result<InsertOutcome, ChainError> {
+        self.insert(ChainEntry::from_valid(share, valid), share.encode())
+    }
+
+    /// The parent, uncles, target and height of the next share to mine on
+    /// the best tip.
+    pub fn next_share(&self) -> NextShare {
+        let Some(tip) = self.index.tip() else {
+            return NextShare {
+                prev_share: None,
+                uncles: Vec::new(),
+                share_bits: genesis_bits(self.index.params()),
+                height: 0,
+            };
+        };
+        NextShare {
+            prev_share: Some(tip),
+            uncles: self.index.uncle_candidates(&tip),
+            share_bits: self
+                .index
+                .expected_bits(&tip)
+                .expect("the tip is connected"),
+            height: self.index.height(&tip).expect("the tip is connected") + 1,
+        }
+    }
+
+    /// The PPLNS payouts of the block found by `block_share` (reward in
+    /// msat, the coinbase value times 1000), over the window of this
+    /// chain's parameters. Every node and guardian gets the same list.
+    pub fn payouts(&self, block_share: &ShareId, reward: Msat) -> Result<Vec<Payout>, PplnsError> {
+        let window = PplnsWindow::from_params(self.index.params());
+        pplns::payouts(&self.index, block_share, reward, window)
+    }
+
     /// Adds a share the caller has validated (proof of work, target,
-    /// coinbase). Checks the uncle rules, stores it (durably, before
+    /// coinbase). Prefer [`Self::insert_valid`]; this is for entries built
+    /// elsewhere (tests, tools). Checks the uncle rules, stores it (durably, before
     /// returning) when it connects, or keeps it in the orphan pool, and
     /// connects every orphan it unlocks.
     ///
@@ -206,6 +279,16 @@ impl<S: ShareStore> ShareChain<S> {
         self.store.put(stored, tip)?;
         self.index.apply(prepared);
         Ok(id)
+    }
+}
+
+impl<S> ChainView for ShareChain<S> {
+    fn share(&self, id: &ShareId) -> Option<ShareSummary> {
+        self.index.share(id)
+    }
+
+    fn expected_bits(&self, parent: &ShareId) -> Option<CompactTarget> {
+        self.index.expected_bits(parent)
     }
 }
 

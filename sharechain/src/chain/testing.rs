@@ -44,9 +44,34 @@ pub fn entry_with(n: u64, parent: Option<u64>, uncles: &[u64], work: u128) -> Ch
         parent: parent.map(id),
         uncles: uncles.iter().copied().map(id).collect(),
         work: Work::from_u128(work),
-        timestamp: 1_700_000_000 + n,
+        share_bits: bitcoin::CompactTarget::from_consensus(0x207f_ffff),
+        time: 1_700_000_000 + n as u32,
         claim_key: claim_key(n),
         bitcoin_height: 1,
         bitcoin_prev: BlockHash::all_zeros(),
     }
+}
+
+/// Test shares `first..first + count`, the first on share `first - 1`:
+/// every tenth share (n % 10 == 5) is an orphan, a sibling of the tip, and
+/// the next share lists it as an uncle, like a sharechain that loses one
+/// share in ten to latency. Work varies a little per share.
+pub fn lossy_chain(first: u64, count: u64) -> Vec<ChainEntry> {
+    let mut out = Vec::with_capacity(count as usize);
+    let mut tip = (first > 1).then(|| first - 1);
+    let mut tip_parent = None;
+    let mut pending_uncle = None;
+    for n in first..first + count {
+        let work = 1_000_000 + u128::from(n % 1000);
+        if n % 10 == 5 && tip_parent.is_some() {
+            out.push(entry_with(n, tip_parent, &[], work));
+            pending_uncle = Some(n);
+            continue;
+        }
+        let uncles: Vec<u64> = pending_uncle.take().into_iter().collect();
+        out.push(entry_with(n, tip, &uncles, work));
+        tip_parent = tip;
+        tip = Some(n);
+    }
+    out
 }

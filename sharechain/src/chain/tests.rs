@@ -2,11 +2,21 @@
 
 use crate::chain::testing::{entry_with, id};
 use crate::chain::{ChainError, InsertOutcome, InsertStatus, ShareChain, TipChange};
+use crate::params::ConsensusParams;
 use crate::store::MemoryStore;
+use crate::validation::ShareError;
 use crate::work::Work;
 
 fn chain() -> ShareChain<MemoryStore> {
-    ShareChain::open(MemoryStore::new()).unwrap()
+    ShareChain::open(MemoryStore::new(), ConsensusParams::regtest()).unwrap()
+}
+
+/// The uncle rule a refused share broke.
+fn uncle_reason(err: &ChainError) -> &ShareError {
+    match err {
+        ChainError::InvalidUncles { reason, .. } => reason,
+        other => panic!("expected an uncle rule, got {other}"),
+    }
 }
 
 fn add(
@@ -153,7 +163,9 @@ fn orphan_connects_when_its_parent_arrives() {
 
 #[test]
 fn orphan_pool_is_bounded_and_evicts_the_oldest() {
-    let mut c = ShareChain::open_with_orphan_limit(MemoryStore::new(), 2).unwrap();
+    let mut c =
+        ShareChain::open_with_orphan_limit(MemoryStore::new(), ConsensusParams::regtest(), 2)
+            .unwrap();
     for n in 10..12 {
         assert!(add(&mut c, n, Some(n + 100), 10).evicted_orphans.is_empty());
     }
@@ -218,7 +230,14 @@ fn uncle_too_deep_is_rejected() {
     // 20 is at height 1, share 6 at height 5: depth 4.
     let err = try_uncles(&mut c, 6, 5, &[20]);
     assert!(
-        matches!(err, ChainError::UncleDepth { depth: 4, .. }),
+        matches!(
+            uncle_reason(&err),
+            ShareError::UncleTooDeep {
+                uncle_height: 1,
+                height: 5,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.is_invalid_share());
@@ -232,7 +251,14 @@ fn sibling_is_not_an_uncle() {
     add(&mut c, 41, Some(4), 10);
     let err = try_uncles(&mut c, 6, 4, &[41]);
     assert!(
-        matches!(err, ChainError::UncleDepth { depth: 0, .. }),
+        matches!(
+            uncle_reason(&err),
+            ShareError::UncleTooDeep {
+                uncle_height: 4,
+                height: 4,
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -241,14 +267,14 @@ fn sibling_is_not_an_uncle() {
 fn duplicate_uncle_is_rejected() {
     let mut c = chain_with_orphans();
     let err = try_uncles(&mut c, 6, 5, &[40, 40]);
-    assert!(matches!(err, ChainError::DuplicateUncle { .. }), "{err}");
+    assert_eq!(uncle_reason(&err), &ShareError::DuplicateUncle(id(40)));
 }
 
 #[test]
 fn uncle_already_in_chain_is_rejected() {
     let mut c = chain_with_orphans();
     let err = try_uncles(&mut c, 6, 5, &[3]);
-    assert!(matches!(err, ChainError::UncleInChain { .. }), "{err}");
+    assert_eq!(uncle_reason(&err), &ShareError::UncleInChain(id(3)));
 }
 
 #[test]
@@ -256,9 +282,9 @@ fn uncle_already_included_by_an_ancestor_is_rejected() {
     let mut c = chain_with_orphans();
     add_with_uncles(&mut c, 6, Some(5), &[40], 10);
     let err = try_uncles(&mut c, 7, 6, &[40]);
-    assert!(
-        matches!(err, ChainError::UncleAlreadyIncluded { by, .. } if by == id(6)),
-        "{err}"
+    assert_eq!(
+        uncle_reason(&err),
+        &ShareError::UncleAlreadyReferenced(id(40))
     );
 }
 
@@ -268,16 +294,9 @@ fn too_many_uncles_are_rejected() {
     add(&mut c, 41, Some(3), 7);
     add(&mut c, 42, Some(3), 7);
     let err = try_uncles(&mut c, 6, 5, &[40, 41, 42, 30]);
-    assert!(
-        matches!(
-            err,
-            ChainError::TooManyUncles {
-                count: 4,
-                max: 3,
-                ..
-            }
-        ),
-        "{err}"
+    assert_eq!(
+        uncle_reason(&err),
+        &ShareError::TooManyUncles { count: 4, max: 3 }
     );
 }
 
@@ -288,7 +307,7 @@ fn uncle_from_another_branch_is_rejected() {
     add(&mut c, 21, Some(20), 7);
     add(&mut c, 22, Some(21), 7);
     let err = try_uncles(&mut c, 6, 5, &[22]);
-    assert!(matches!(err, ChainError::UncleNotRelated { .. }), "{err}");
+    assert_eq!(uncle_reason(&err), &ShareError::UncleNotSibling(id(22)));
 }
 
 #[test]
@@ -328,20 +347,55 @@ fn orphan_with_a_missing_uncle_waits_for_it() {
 fn orphan_breaking_uncle_rules_is_dropped_when_it_connects() {
     let mut c = chain();
     line(&mut c, None, 1, 3, 10);
-    add(&mut c, 30, Some(2), 7);
-    // 5 waits for 4; once 4 arrives, 5's duplicate uncle shows.
-    let early = add_with_uncles(&mut c, 5, Some(4), &[30, 30], 10);
-    assert_eq!(early.status, InsertStatus::Orphaned { missing: ids([4]) });
-    let out = add(&mut c, 4, Some(3), 10);
-    assert_eq!(out.connected, ids([4]));
+    add(&mut c, 20, Some(1), 7);
+    // 6 waits for 5; once 5 arrives at height 4, 6 is at height 5 and its
+    // uncle 20 (height 1) is too deep.
+    let early = add_with_uncles(&mut c, 6, Some(5), &[20], 10);
+    assert_eq!(early.status, InsertStatus::Orphaned { missing: ids([5]) });
+    add(&mut c, 4, Some(3), 10);
+    let out = add(&mut c, 5, Some(4), 10);
+    assert_eq!(out.connected, ids([5]));
     assert_eq!(out.rejected_orphans.len(), 1);
-    assert_eq!(out.rejected_orphans[0].0, id(5));
+    assert_eq!(out.rejected_orphans[0].0, id(6));
     assert!(matches!(
-        out.rejected_orphans[0].1,
-        ChainError::DuplicateUncle { .. }
+        uncle_reason(&out.rejected_orphans[0].1),
+        ShareError::UncleTooDeep { .. }
     ));
     assert_eq!(c.orphan_count(), 0);
-    assert_eq!(c.index().tip(), Some(id(4)));
+    assert_eq!(c.index().tip(), Some(id(5)));
+}
+
+#[test]
+fn broken_uncle_list_is_refused_before_waiting_as_an_orphan() {
+    let mut c = chain();
+    line(&mut c, None, 1, 3, 10);
+    let err = c
+        .insert(entry_with(5, Some(4), &[30, 30], 10), Vec::new())
+        .expect_err("a duplicate uncle needs no ancestry to refuse");
+    assert_eq!(uncle_reason(&err), &ShareError::DuplicateUncle(id(30)));
+    assert_eq!(c.orphan_count(), 0);
+}
+
+#[test]
+fn first_share_with_uncles_is_refused() {
+    let mut c = chain();
+    add(&mut c, 1, None, 10);
+    let err = c
+        .insert(entry_with(2, None, &[1], 10), Vec::new())
+        .expect_err("a first share has no uncles");
+    assert_eq!(uncle_reason(&err), &ShareError::GenesisUncles);
+}
+
+#[test]
+fn competing_first_share_is_not_an_uncle() {
+    // Validation refuses an uncle without a parent; the index does too.
+    let mut c = chain();
+    add(&mut c, 1, None, 10);
+    add(&mut c, 2, None, 10);
+    add(&mut c, 3, Some(1), 10);
+    let err = try_uncles(&mut c, 4, 3, &[2]);
+    assert_eq!(uncle_reason(&err), &ShareError::UncleNotSibling(id(2)));
+    assert!(c.index().uncle_candidates(&id(3)).is_empty());
 }
 
 #[test]
@@ -367,7 +421,7 @@ fn reopening_the_store_restores_the_chain_and_the_chosen_tip() {
     // Equal-work fork: the node stays on 3, and must come back to 3.
     add(&mut c, 4, Some(2), 10);
     let store = c.store().clone();
-    let reopened = ShareChain::open(store).unwrap();
+    let reopened = ShareChain::open(store, ConsensusParams::regtest()).unwrap();
     assert_eq!(reopened.index().tip(), Some(id(3)));
     assert_eq!(reopened.index().len(), 4);
     assert_eq!(

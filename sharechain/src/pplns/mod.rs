@@ -5,9 +5,10 @@
 //! The window is the block-finding share and its ancestors, newest first,
 //! until it holds `max_shares` chain shares or their work (uncles included)
 //! reaches `max_work`, whichever comes first; the share that reaches the work
-//! limit is counted whole. Each chain share weighs ten times its work plus
-//! one tenth of each uncle it lists ([`UNCLE_WEIGHT_TENTHS`]); each uncle
-//! weighs nine times its work. The reward is then cut by cumulative floors
+//! limit is counted whole. With `p` the chain's
+//! [`ConsensusParams::uncle_weight_percent`], each chain share weighs 100
+//! times its work plus `100 - p` times the work of each uncle it lists; each
+//! uncle weighs `p` times its work. The reward is then cut by cumulative floors
 //! (see [`split`]), so amounts sum exactly to the reward and each is within
 //! one millisatoshi of its exact share.
 
@@ -19,7 +20,8 @@ mod tests;
 pub use amount::Msat;
 pub use split::{split, weight_of, Weight};
 
-use crate::chain::{ChainIndex, UNCLE_WEIGHT_TENTHS};
+use crate::chain::ChainIndex;
+use crate::params::ConsensusParams;
 use crate::types::{ClaimKey, ShareId};
 use crate::work::Work;
 
@@ -32,6 +34,16 @@ pub struct PplnsWindow {
     /// Stop once chain shares and their uncles hold this much work; `None`
     /// for a window by count only.
     pub max_work: Option<Work>,
+}
+
+impl PplnsWindow {
+    /// The window of a chain: its `pplns_window_shares`, by count only.
+    pub fn from_params(params: &ConsensusParams) -> Self {
+        PplnsWindow {
+            max_shares: params.pplns_window_shares,
+            max_work: None,
+        }
+    }
 }
 
 /// One share in a payout window with its weight.
@@ -91,6 +103,8 @@ pub fn window_shares(
     if !index.contains(block_share) {
         return Err(PplnsError::UnknownShare(*block_share));
     }
+    let uncle_percent = Weight::from(index.params().uncle_weight_percent.min(100));
+    let nephew_percent = Weight::from(100u8) - uncle_percent;
     let mut shares = Vec::new();
     let mut counted: u32 = 0;
     let mut work = Work::ZERO;
@@ -99,7 +113,7 @@ pub fn window_shares(
         shares.push(WindowShare {
             share: entry.id,
             claim_key: entry.claim_key,
-            weight: weight_of(entry.work) * Weight::from(10u8),
+            weight: weight_of(entry.work) * Weight::from(100u8),
         });
         work = work
             .checked_add(entry.work)
@@ -109,11 +123,11 @@ pub fn window_shares(
                 .get(uncle_id)
                 .ok_or(PplnsError::UnknownShare(*uncle_id))?;
             let uncle_work = weight_of(uncle.work);
-            shares[at].weight += uncle_work * Weight::from(10 - UNCLE_WEIGHT_TENTHS);
+            shares[at].weight += uncle_work * nephew_percent;
             shares.push(WindowShare {
                 share: uncle.id,
                 claim_key: uncle.claim_key,
-                weight: uncle_work * Weight::from(UNCLE_WEIGHT_TENTHS),
+                weight: uncle_work * uncle_percent,
             });
             work = work
                 .checked_add(uncle.work)

@@ -6,6 +6,7 @@ use ruint::aliases::U256;
 
 use crate::chain::testing::{claim_key, entry_with, id};
 use crate::chain::{ChainEntry, ShareChain};
+use crate::params::ConsensusParams;
 use crate::pplns::{payouts, split, window_shares, Msat, PplnsError, PplnsWindow, WindowShare};
 use crate::store::MemoryStore;
 use crate::work::Work;
@@ -30,7 +31,9 @@ fn weighted(weights: &[u128]) -> Vec<WindowShare> {
 }
 
 fn chain_of(entries: &[ChainEntry]) -> ShareChain<MemoryStore> {
-    let mut chain = ShareChain::open_with_orphan_limit(MemoryStore::new(), 100_000).unwrap();
+    let mut chain =
+        ShareChain::open_with_orphan_limit(MemoryStore::new(), ConsensusParams::regtest(), 100_000)
+            .unwrap();
     for e in entries {
         chain.insert(e.clone(), Vec::new()).unwrap();
     }
@@ -98,7 +101,8 @@ fn uncle_earns_nine_tenths_and_nephew_one_tenth_of_its_work() {
     let order: Vec<_> = window.iter().map(|w| w.share).collect();
     assert_eq!(order, vec![id(4), id(3), id(2), id(1)]);
     let weights: Vec<_> = window.iter().map(|w| w.weight.to::<u128>()).collect();
-    assert_eq!(weights, vec![1_000 + 100, 900, 1_000, 1_000]);
+    // Percent of work: chain shares 100%, the uncle 90%, its nephew +10%.
+    assert_eq!(weights, vec![10_000 + 1_000, 9_000, 10_000, 10_000]);
     let out = payouts(
         chain.index(),
         &id(4),

@@ -3,15 +3,16 @@
 //!
 //! ```text
 //! version u8 (= 1) | id [32] | has_parent u8 | parent [32] (zeros if none)
-//! | uncle_count u8 | uncles [32 * count] | work u128 | timestamp u64
-//! | claim_key [65] (uncompressed) | bitcoin_height u32 | bitcoin_prev [32]
+//! | uncle_count u8 | uncles [32 * count] | share_bits u32 | work u128
+//! | time u32 | claim_key [65] (uncompressed) | bitcoin_height u32
+//! | bitcoin_prev [32]
 //! ```
 //! The claim key is stored uncompressed: parsing a compressed key costs a
 //! square root, and loading 100,000 shares at start would spend most of its
 //! time there.
 
 use bitcoin::hashes::Hash;
-use bitcoin::BlockHash;
+use bitcoin::{BlockHash, CompactTarget};
 use secp256k1::PublicKey;
 
 use crate::chain::ChainEntry;
@@ -24,7 +25,7 @@ const VERSION: u8 = 1;
 /// Serializes an entry for the store.
 pub fn encode_entry(entry: &ChainEntry) -> Vec<u8> {
     let mut out =
-        Vec::with_capacity(1 + 32 + 33 + 1 + 32 * entry.uncles.len() + 16 + 8 + 65 + 4 + 32);
+        Vec::with_capacity(1 + 32 + 33 + 1 + 32 * entry.uncles.len() + 4 + 16 + 4 + 65 + 4 + 32);
     out.push(VERSION);
     out.extend_from_slice(&entry.id.to_byte_array());
     out.push(u8::from(entry.parent.is_some()));
@@ -34,8 +35,9 @@ pub fn encode_entry(entry: &ChainEntry) -> Vec<u8> {
     for uncle in &entry.uncles {
         out.extend_from_slice(&uncle.to_byte_array());
     }
+    out.extend_from_slice(&entry.share_bits.to_consensus().to_le_bytes());
     out.extend_from_slice(&entry.work.to_u128().to_le_bytes());
-    out.extend_from_slice(&entry.timestamp.to_le_bytes());
+    out.extend_from_slice(&entry.time.to_le_bytes());
     out.extend_from_slice(&entry.claim_key.public_key().serialize_uncompressed());
     out.extend_from_slice(&entry.bitcoin_height.to_le_bytes());
     out.extend_from_slice(&entry.bitcoin_prev.to_byte_array());
@@ -63,8 +65,9 @@ pub fn decode_entry(bytes: &[u8]) -> Result<ChainEntry, StoreError> {
     let uncles = (0..count)
         .map(|_| r.array().map(ShareId::from_byte_array))
         .collect::<Result<Vec<_>, _>>()?;
+    let share_bits = CompactTarget::from_consensus(u32::from_le_bytes(r.array()?));
     let work = Work::from_u128(u128::from_le_bytes(r.array()?));
-    let timestamp = u64::from_le_bytes(r.array()?);
+    let time = u32::from_le_bytes(r.array()?);
     let key: [u8; 65] = r.array()?;
     let claim_key = PublicKey::from_slice(&key)
         .map(ClaimKey::new)
@@ -78,8 +81,9 @@ pub fn decode_entry(bytes: &[u8]) -> Result<ChainEntry, StoreError> {
         id,
         parent,
         uncles,
+        share_bits,
         work,
-        timestamp,
+        time,
         claim_key,
         bitcoin_height,
         bitcoin_prev,
@@ -123,7 +127,8 @@ mod tests {
     #[test]
     fn entries_round_trip() {
         let mut entry = entry_with(7, Some(3), &[4, 5], 1234);
-        entry.timestamp = 1_700_000_000;
+        entry.time = 1_700_000_000;
+        entry.share_bits = bitcoin::CompactTarget::from_consensus(0x1d00_ffff);
         entry.bitcoin_height = 840_000;
         assert_eq!(decode_entry(&encode_entry(&entry)).unwrap(), entry);
         let root = entry_with(1, None, &[], 1);
