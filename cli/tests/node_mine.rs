@@ -26,7 +26,11 @@ fn count(stats: &Value, field: &str) -> u64 {
 /// Every share on the node's best chain that is also a block is in
 /// bitcoind, pays only the federation, and commits to exactly that share.
 /// Returns how many such blocks were checked.
-async fn check_found_blocks(node: &TestNode, bitcoind: &TestBitcoind, federation: &ScriptBuf) -> usize {
+async fn check_found_blocks(
+    node: &TestNode,
+    bitcoind: &TestBitcoind,
+    federation: &ScriptBuf,
+) -> usize {
     let ids = node.get("/api/shares").await.expect("the share list");
     let mut checked = 0;
     for id in ids.as_array().expect("a list") {
@@ -47,7 +51,10 @@ async fn check_found_blocks(node: &TestNode, bitcoind: &TestBitcoind, federation
             .filter(|o| o.value > Amount::ZERO)
             .collect();
         assert_eq!(valued.len(), 1, "block {id}: one value output");
-        assert_eq!(&valued[0].script_pubkey, federation, "block {id} pays the federation");
+        assert_eq!(
+            &valued[0].script_pubkey, federation,
+            "block {id} pays the federation"
+        );
         let committed = coinbase
             .output
             .iter()
@@ -86,7 +93,10 @@ async fn node_with_miner(version_rolling: bool) {
     assert_eq!(worker["name"], "alice.cpu");
     assert!(worker["accepted"].as_u64().unwrap() >= 10, "{stats}");
     let checked = check_found_blocks(&node, &bitcoind, &federation.script_pubkey()).await;
-    assert!(checked >= 3, "only {checked} found blocks on the best chain");
+    assert!(
+        checked >= 3,
+        "only {checked} found blocks on the best chain"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,8 +124,9 @@ async fn para_mines_on_a_node() {
     let federation = TestKey::new();
     let node = TestNode::start(Path::new(BIN), &bitcoind, &federation.descriptor()).await;
     // para wants a `<address>.<worker>` user name.
-    let address = bitcoin::Address::from_script(&TestKey::new().script_pubkey(), bitcoin::Network::Regtest)
-        .unwrap();
+    let address =
+        bitcoin::Address::from_script(&TestKey::new().script_pubkey(), bitcoin::Network::Regtest)
+            .unwrap();
     let mut command = tokio::process::Command::new(para_bin());
     command
         .args(["miner", &node.setup.stratum_addr()])
@@ -124,15 +135,20 @@ async fn para_mines_on_a_node() {
         .stdout(std::process::Stdio::null());
     let miner = TestMiner::start_command(command);
     let stats = node
-        .wait_for("10 shares and 3 blocks from para", Duration::from_secs(120), |s| {
-            count(s, "shares_in_chain") >= 10 && count(s, "blocks_found") >= 3
-        })
+        .wait_for(
+            "10 shares and 3 blocks from para",
+            Duration::from_secs(120),
+            |s| count(s, "shares_in_chain") >= 10 && count(s, "blocks_found") >= 3,
+        )
         .await;
     miner.stop().await;
     let worker = &stats["stratum"]["workers"][0];
     assert_eq!(worker["name"], format!("{address}.para"));
     let checked = check_found_blocks(&node, &bitcoind, &federation.script_pubkey()).await;
-    assert!(checked >= 3, "only {checked} found blocks on the best chain");
+    assert!(
+        checked >= 3,
+        "only {checked} found blocks on the best chain"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +198,11 @@ async fn a_restarted_node_keeps_its_chain_and_never_reuses_a_claim_key() {
     // carries a key from before it.
     for key in &old_keys {
         let uses = |keys: &[String]| keys.iter().filter(|k| *k == key).count();
-        assert_eq!(uses(&new_keys), uses(&old_keys), "claim key {key} reused after the restart");
+        assert_eq!(
+            uses(&new_keys),
+            uses(&old_keys),
+            "claim key {key} reused after the restart"
+        );
     }
 }
 

@@ -37,13 +37,20 @@ async fn five_nodes_with_miners_share_one_chain() {
         .iter()
         .enumerate()
         .map(|(i, node)| {
-            TestMiner::start(Path::new(BIN), &node.setup.stratum_addr(), &format!("miner{i}.cpu"), true)
+            TestMiner::start(
+                Path::new(BIN),
+                &node.setup.stratum_addr(),
+                &format!("miner{i}.cpu"),
+                true,
+            )
         })
         .collect();
     for (i, node) in nodes.iter().enumerate() {
-        node.wait_for(&format!("node {i}: 3 own shares"), Duration::from_secs(180), |s| {
-            count(s, "own_shares") >= 3
-        })
+        node.wait_for(
+            &format!("node {i}: 3 own shares"),
+            Duration::from_secs(180),
+            |s| count(s, "own_shares") >= 3,
+        )
         .await;
     }
     for miner in miners {
@@ -58,9 +65,9 @@ async fn five_nodes_with_miners_share_one_chain() {
             all.push(node.stats().await.expect("stats"));
         }
         let found: u64 = all.iter().map(|s| count(s, "own_shares")).sum();
-        let same = all.iter().all(|s| {
-            s["chain_tip"] == all[0]["chain_tip"] && count(s, "shares_in_chain") == found
-        });
+        let same = all
+            .iter()
+            .all(|s| s["chain_tip"] == all[0]["chain_tip"] && count(s, "shares_in_chain") == found);
         if same {
             break all;
         }

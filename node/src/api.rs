@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use bitcoin::BlockHash;
-use sharechain::{Share, ShareId};
 use serde::Serialize;
+use sharechain::{Share, ShareId};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -339,12 +339,16 @@ async fn share(
         )
     })?;
     let id = ShareId::from_block_hash(id);
-    let lookup = state
-        .shares
-        .ok_or((StatusCode::NOT_FOUND, "this node serves no shares".to_owned()))?;
+    let lookup = state.shares.ok_or((
+        StatusCode::NOT_FOUND,
+        "this node serves no shares".to_owned(),
+    ))?;
     match lookup.lookup(&id) {
         Ok(Some(share)) => Ok(Json(ShareView::of(&share))),
-        Ok(None) => Err((StatusCode::NOT_FOUND, format!("share {id} is not in the chain"))),
+        Ok(None) => Err((
+            StatusCode::NOT_FOUND,
+            format!("share {id} is not in the chain"),
+        )),
         Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e)),
     }
 }

@@ -254,10 +254,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let keys = ClaimKeys::open(dir.path(), Network::Regtest).unwrap();
         let first: Vec<_> = (0..3).map(|_| keys.next_key().unwrap()).collect();
-        assert_eq!(
-            first.iter().map(|k| k.index).collect::<Vec<_>>(),
-            [0, 1, 2]
-        );
+        assert_eq!(first.iter().map(|k| k.index).collect::<Vec<_>>(), [0, 1, 2]);
         let words = fs::read_to_string(dir.path().join(SEED_FILE)).unwrap();
         assert_eq!(words.split_whitespace().count(), 24);
         #[cfg(unix)]

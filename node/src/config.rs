@@ -221,7 +221,10 @@ impl NodeConfig {
             .unwrap_or(DEFAULT_TEMPLATE_REFRESH);
         let stratum_listen = socket_addr(
             "stratum-listen",
-            layer.stratum_listen.as_deref().unwrap_or(DEFAULT_STRATUM_LISTEN),
+            layer
+                .stratum_listen
+                .as_deref()
+                .unwrap_or(DEFAULT_STRATUM_LISTEN),
         )?;
         let api_listen = socket_addr(
             "api-listen",

@@ -65,7 +65,7 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
 
     let sharechain = SharechainConfig::new(
         ConsensusParams::for_network(config.network, None),
-        config.payout.script_pubkey(),
+        config.payout.script_pubkey().clone(),
     );
     tracing::info!(id = %sharechain.id(), "sharechain of federation {}", config.payout);
     let bitcoin = Arc::new(BitcoindView::new(daemon.client().clone()));

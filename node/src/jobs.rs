@@ -81,8 +81,8 @@ impl JobBuilder {
     pub fn build(&mut self, template: &BlockTemplate, inputs: JobInputs) -> Result<Job, JobError> {
         let share_commitment = inputs.share_data.commitment();
         // Asking miners for more than the share target would hide shares.
-        let max_difficulty = target_from_bits(inputs.share_data.share_bits)
-            .and_then(|t| Difficulty::of_target(&t));
+        let max_difficulty =
+            target_from_bits(inputs.share_data.share_bits).and_then(|t| Difficulty::of_target(&t));
         let spec = CoinbaseSpec {
             height: template.height,
             value: template.coinbase_value,

@@ -100,7 +100,10 @@ impl TestNode {
             .args(["--p2p-listen", &setup.p2p_addr()])
             // Shares come every second on regtest; Stratum shares as often.
             .args(["--vardiff-interval-ms", "1000"])
-            .env("RUST_LOG", std::env::var("NODE_LOG").unwrap_or("info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("NODE_LOG").unwrap_or("info".into()),
+            )
             .stdin(Stdio::null())
             .kill_on_drop(true);
         for peer in &setup.bootstrap {
@@ -144,7 +147,10 @@ impl TestNode {
                 last = Some(stats);
             }
             if tokio::time::Instant::now() > deadline {
-                panic!("node on port {}: no {what} within {timeout:?}; last stats: {last:?}", self.setup.api_port);
+                panic!(
+                    "node on port {}: no {what} within {timeout:?}; last stats: {last:?}",
+                    self.setup.api_port
+                );
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }

@@ -50,7 +50,11 @@ pub struct NodeArgs {
     api_listen: Option<String>,
     /// Sharechain network listen address, a multiaddr; repeat for several
     /// [default: /ip4/0.0.0.0/tcp/3390 and /ip4/0.0.0.0/udp/3390/quic-v1].
-    #[arg(long = "p2p-listen", env = "SHAREMINT_P2P_LISTEN", value_delimiter = ',')]
+    #[arg(
+        long = "p2p-listen",
+        env = "SHAREMINT_P2P_LISTEN",
+        value_delimiter = ','
+    )]
     p2p_listen: Vec<String>,
     /// A sharechain peer to dial at start, a multiaddr; repeat for several.
     #[arg(long = "bootstrap", env = "SHAREMINT_BOOTSTRAP", value_delimiter = ',')]

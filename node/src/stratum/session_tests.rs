@@ -42,6 +42,7 @@ fn job(id: u64, prev: u8, clean: bool) -> Arc<Job> {
             witness_commitment: false,
             bitcoin_target: Target::MAX,
             share_commitment: sharechain::ShareCommitment::from_byte_array([0; 32]),
+            share_data: None,
         }),
     }))
 }

@@ -277,8 +277,16 @@ mod tests {
         for i in 1..=16 {
             last = v.on_share(d(0.25), t0 + Duration::from_millis(i)).or(last);
         }
-        assert_eq!(v.current(), d(0.25), "fast shares cannot lift it over the cap");
+        assert_eq!(
+            v.current(),
+            d(0.25),
+            "fast shares cannot lift it over the cap"
+        );
         assert_eq!(last, None);
-        assert_eq!(v.set_ceiling(None, t0), None, "lifting the cap changes nothing at once");
+        assert_eq!(
+            v.set_ceiling(None, t0),
+            None,
+            "lifting the cap changes nothing at once"
+        );
     }
 }
