@@ -7,6 +7,9 @@ source scripts/env.sh
 bash scripts/deps.sh
 SHAREMINT_BITCOIN_BIN="$(bash scripts/bitcoind.sh)"
 export SHAREMINT_BITCOIN_BIN
+# The third-party miner the node tests mine with (cli/tests/node_mine.rs).
+SHAREMINT_PARA_BIN="$(bash scripts/para.sh)"
+export SHAREMINT_PARA_BIN
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -22,7 +22,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a miner's node: bitcoind client, Stratum server, sharechain.
-    Node(commands::node::NodeArgs),
+    // Boxed: parsed once, and it is much larger than the other variants.
+    Node(Box<commands::node::NodeArgs>),
     /// A CPU Stratum V1 miner for regtest and test networks.
     Mine(commands::mine::MineArgs),
     /// Everything on one machine on regtest: bitcoind and a node.
@@ -42,7 +43,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Node(args) => commands::node::run(args).await,
+            Command::Node(args) => commands::node::run(*args).await,
             Command::Mine(args) => commands::mine::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
             Command::Guardian(args) => commands::guardian::run(args).await,

@@ -7,7 +7,7 @@ mod federation_support;
 
 use federation::api::ErrorCode;
 use federation::client::{ClientError, GuardianFailure, NoteString, WalletError};
-use federation::{Amount, PeerId, SpendableNote};
+use federation::{Msat, PeerId, SpendableNote};
 use federation_support::TestFederation;
 
 fn peers(ids: &[u16]) -> Vec<PeerId> {
@@ -33,14 +33,14 @@ async fn send_receive_and_the_senders_copy_is_refused() {
     let bob = federation.wallet(&dirs.path().join("bob"));
 
     let funding = federation.note_string(federation.mint(100_000));
-    assert_eq!(alice.receive(&funding).await.unwrap(), Amount::from_msats(100_000));
-    assert_eq!(alice.balance().unwrap(), Amount::from_msats(100_000));
+    assert_eq!(alice.receive(&funding).await.unwrap(), Msat::from_msat(100_000));
+    assert_eq!(alice.balance().unwrap(), Msat::from_msat(100_000));
 
     // 12,345 msat cannot be made from alice's notes without a split.
-    let sent = alice.send(Amount::from_msats(12_345)).await.unwrap();
-    assert_eq!(alice.balance().unwrap(), Amount::from_msats(100_000 - 12_345));
-    assert_eq!(bob.receive(&sent).await.unwrap(), Amount::from_msats(12_345));
-    assert_eq!(bob.balance().unwrap(), Amount::from_msats(12_345));
+    let sent = alice.send(Msat::from_msat(12_345)).await.unwrap();
+    assert_eq!(alice.balance().unwrap(), Msat::from_msat(100_000 - 12_345));
+    assert_eq!(bob.receive(&sent).await.unwrap(), Msat::from_msat(12_345));
+    assert_eq!(bob.balance().unwrap(), Msat::from_msat(12_345));
 
     // Alice kept a copy of the string: spending it again is refused by
     // every guardian as already spent.
@@ -48,7 +48,7 @@ async fn send_receive_and_the_senders_copy_is_refused() {
     let codes = refusal_codes(&error);
     assert!(codes.len() >= 2, "{error}");
     assert!(codes.iter().all(|(_, c)| *c == ErrorCode::AlreadySpent), "{error}");
-    assert_eq!(alice.balance().unwrap(), Amount::from_msats(100_000 - 12_345));
+    assert_eq!(alice.balance().unwrap(), Msat::from_msat(100_000 - 12_345));
 
     // The original funding string too.
     assert!(bob.receive(&funding).await.is_err());
@@ -76,7 +76,7 @@ async fn concurrent_receives_through_overlapping_guardians_never_both_succeed() 
         let again = bob.receive(&notes).await;
         assert!(!(again.is_ok() && (a.is_ok() || b.is_ok())));
     }
-    let total = bob.balance().unwrap().msats + carol.balance().unwrap().msats;
+    let total = bob.balance().unwrap().msat() + carol.balance().unwrap().msat();
     assert_eq!(total % (4_096 + 3), 0);
     assert!(total <= rounds * (4_096 + 3));
     assert!(successes >= 1, "no concurrent receive ever succeeded");
@@ -94,7 +94,7 @@ async fn sequential_double_receive_is_refused() {
     let codes = refusal_codes(&error);
     assert!(codes.contains(&(PeerId(1), ErrorCode::AlreadySpent)), "{error}");
     assert!(codes.contains(&(PeerId(2), ErrorCode::AlreadySpent)), "{error}");
-    assert_eq!(carol.balance().unwrap(), Amount::ZERO);
+    assert_eq!(carol.balance().unwrap(), Msat::ZERO);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,9 +104,9 @@ async fn one_guardian_offline_reissues_still_work() {
     let dirs = tempfile::tempdir().unwrap();
     let alice = federation.wallet(&dirs.path().join("alice"));
     let notes = federation.note_string(federation.mint(5_000));
-    assert_eq!(alice.receive(&notes).await.unwrap(), Amount::from_msats(5_000));
-    let sent = alice.send(Amount::from_msats(1_001)).await.unwrap();
-    assert_eq!(NoteString::decode(&sent).unwrap().amount(), Amount::from_msats(1_001));
+    assert_eq!(alice.receive(&notes).await.unwrap(), Msat::from_msat(5_000));
+    let sent = alice.send(Msat::from_msat(1_001)).await.unwrap();
+    assert_eq!(NoteString::decode(&sent).unwrap().amount(), Msat::from_msat(1_001));
 
     // Two offline: fewer than t, a clear error naming both.
     federation.kill(2);
@@ -167,7 +167,7 @@ async fn a_guardian_that_signs_double_spends_cannot_make_one() {
     };
     assert!(*valid <= 1, "{error}");
     assert!(failures.refusals().filter(|(_, e)| e.code == ErrorCode::AlreadySpent).count() >= 2);
-    assert_eq!(carol.balance().unwrap(), Amount::ZERO);
+    assert_eq!(carol.balance().unwrap(), Msat::ZERO);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +206,7 @@ async fn malformed_and_forged_note_strings_are_refused() {
     let stranger = TestFederation::start(1, &[]).await;
     let error = bob.receive(&stranger.note_string(stranger.mint(8))).await.unwrap_err();
     assert!(matches!(error, WalletError::WrongFederation { .. }), "{error}");
-    assert_eq!(bob.balance().unwrap(), Amount::ZERO);
+    assert_eq!(bob.balance().unwrap(), Msat::ZERO);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,7 +215,7 @@ async fn restore_from_seed_words_recovers_unspent_notes() {
     let dirs = tempfile::tempdir().unwrap();
     let alice = federation.wallet(&dirs.path().join("alice"));
     alice.receive(&federation.note_string(federation.mint(50_000))).await.unwrap();
-    let sent = alice.send(Amount::from_msats(10_000)).await.unwrap();
+    let sent = alice.send(Msat::from_msat(10_000)).await.unwrap();
     let bob = federation.wallet(&dirs.path().join("bob"));
     bob.receive(&sent).await.unwrap();
     let words = alice.seed_words();
@@ -227,9 +227,9 @@ async fn restore_from_seed_words_recovers_unspent_notes() {
         federation::client::WalletSeed::from_words(&words).unwrap(),
     )
     .unwrap();
-    assert_eq!(restored.recover().await.unwrap(), Amount::from_msats(40_000));
-    assert_eq!(restored.balance().unwrap(), Amount::from_msats(40_000));
+    assert_eq!(restored.recover().await.unwrap(), Msat::from_msat(40_000));
+    assert_eq!(restored.balance().unwrap(), Msat::from_msat(40_000));
     // The recovered notes spend.
-    let again = restored.send(Amount::from_msats(40_000)).await.unwrap();
+    let again = restored.send(Msat::from_msat(40_000)).await.unwrap();
     federation.wallet(&dirs.path().join("carol")).receive(&again).await.unwrap();
 }

@@ -18,7 +18,7 @@ use node::bitcoind::SubmitOutcome;
 use node::jobs::{JobBuilder, JobInputs};
 use node::stratum::{job_channel, StratumConfig, StratumServer, VardiffConfig};
 use sharechain::coinbase::parse_share_commitment;
-use sharechain::ShareCommitment;
+use sharechain::ShareData;
 use tests::{TestBitcoind, TestKey};
 
 async fn mine_blocks(version_rolling: bool) {
@@ -26,7 +26,16 @@ async fn mine_blocks(version_rolling: bool) {
     let bitcoind = TestBitcoind::regtest().await;
     let client = bitcoind.client().clone();
     let federation = TestKey::new().script_pubkey();
-    let commitment = ShareCommitment::from_byte_array([0x5a; 32]);
+    let share_data = ShareData {
+        version: sharechain::params::SHARE_VERSION,
+        sharechain_id: sharechain::SharechainId::from_byte_array([7; 32]),
+        prev_share: None,
+        uncles: Vec::new(),
+        // Easier than any test difficulty: the job's vardiff cap stays out of the way.
+        share_bits: bitcoin::CompactTarget::from_consensus(0x207f_ffff),
+        claim_key: sharechain::testkit::test_claim_key(1),
+    };
+    let commitment = share_data.commitment();
 
     let mut config = StratumConfig::new("127.0.0.1:0".parse().unwrap());
     config.session.vardiff = VardiffConfig {
@@ -38,7 +47,7 @@ async fn mine_blocks(version_rolling: bool) {
     let (jobs, jobs_rx) = job_channel();
     let inputs = JobInputs {
         payout_script: federation.clone(),
-        share_commitment: commitment,
+        share_data,
         clean_jobs: true,
     };
     jobs.send_replace(Some(Arc::new(

@@ -1,6 +1,7 @@
 //! Guardian signing throughput and client verification cost, in process.
 //! Run: `cargo bench -p federation --features testing --bench federation`.
 
+use federation::tbs;
 use std::collections::BTreeMap;
 
 use bitcoin::Network;
@@ -8,14 +9,14 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use federation::api::ReissueRequest;
 use federation::crypto::{batch_check, PairingCheck};
 use federation::guardian::Guardian;
-use federation::{Amount, Denomination, PendingOutput};
+use federation::{Msat, Denomination, PendingOutput};
 
 const NOTES: usize = 10;
 
 fn fresh_request(config: &federation::FederationConfig, secrets: &[federation::GuardianSecrets]) -> ReissueRequest {
     let d = Denomination::from_msat(1024).unwrap();
     let inputs: Vec<_> = (0..NOTES)
-        .flat_map(|_| federation::dealer::mint(config, secrets, Amount::from_msats(1024)))
+        .flat_map(|_| federation::dealer::mint(config, secrets, Msat::from_msat(1024)))
         .collect();
     let outputs = (0..NOTES).map(|_| PendingOutput::random(d).blinded()).collect();
     ReissueRequest::new(&config.id(), inputs.iter().map(|n| (n.note(), n.keypair())).collect(), outputs)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bitcoin::Network;
 use federation::client::FederationClient;
 use federation::guardian::Guardian;
-use federation::{Amount, Denomination, PendingOutput};
+use federation::{Msat, Denomination, PendingOutput};
 
 const NOTES: usize = 10;
 const ROUNDS: usize = 200;
@@ -35,7 +35,7 @@ async fn main() {
     let mut latencies = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS + 10 {
         let inputs: Vec<_> = (0..NOTES)
-            .flat_map(|_| federation::dealer::mint(&config, &secrets, Amount::from_msats(1024)))
+            .flat_map(|_| federation::dealer::mint(&config, &secrets, Msat::from_msat(1024)))
             .collect();
         let outputs: Vec<_> = (0..NOTES).map(|_| PendingOutput::random(d)).collect();
         let start = Instant::now();

@@ -17,7 +17,7 @@ use std::fmt;
 use secp256k1::{schnorr, Keypair, Message, PublicKey, XOnlyPublicKey, SECP256K1};
 use serde::{Deserialize, Serialize};
 use sharechain::ShareId;
-use tbs::{BlindedMessage, BlindedSignatureShare};
+use crate::tbs::{BlindedMessage, BlindedSignatureShare};
 
 use crate::config::{FederationId, PeerId};
 use crate::crypto::tagged_hash;

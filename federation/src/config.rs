@@ -6,6 +6,7 @@
 //! encoding (fields in declared order, maps sorted), so everyone holding the
 //! same config computes the same id. A DKG produces one; tests use a dealer.
 
+use crate::tbs;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -14,7 +15,7 @@ use bitcoin::{Network, ScriptBuf};
 use miniscript::descriptor::{Descriptor, Wsh};
 use serde::{Deserialize, Serialize};
 use sharechain::{ConsensusParams, SharechainConfig, SharechainId};
-use tbs::{AggregatePublicKey, PublicKeyShare};
+use crate::tbs::{AggregatePublicKey, PublicKeyShare};
 
 use crate::crypto::tagged_hash;
 use crate::denomination::Denomination;

@@ -9,6 +9,7 @@
 //! passes with probability about 2^-128. On failure the caller checks one by
 //! one to name the culprit.
 
+use crate::tbs;
 use std::collections::HashMap;
 
 use bitcoin::hashes::{sha256, Hash, HashEngine};
@@ -100,11 +101,11 @@ fn random_scalar(rng: &mut impl RngCore) -> Scalar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tbs::{blind_message, sign_message, BlindingKey, Message, SecretKeyShare};
+    use crate::tbs::{blind_message, sign_message, BlindingKey, Message, SecretKeyShare};
 
     fn check(seed: u64, key: &SecretKeyShare) -> PairingCheck {
         let message = blind_message(
-            Message::from_bytes_sha256(&seed.to_le_bytes()),
+            Message::from_bytes(&seed.to_le_bytes()),
             BlindingKey::random(),
         );
         PairingCheck {

@@ -2,12 +2,13 @@
 //! federation runs a distributed key generation so no machine ever holds a
 //! whole signing key (decision 4). Not compiled without the `testing` feature.
 
+use crate::tbs;
 use std::collections::BTreeMap;
 
 use bitcoin::Network;
 use bls12_381::Scalar;
 use group::ff::Field;
-use tbs::{AggregatePublicKey, PublicKeyShare, SecretKeyShare};
+use crate::tbs::{AggregatePublicKey, PublicKeyShare, SecretKeyShare};
 
 use crate::config::{
     federation_descriptor, threshold_for, DenominationKeys, FederationConfig, GuardianConfig,
@@ -108,7 +109,7 @@ fn deal_key(threshold: u16, n: usize) -> (AggregatePublicKey, Vec<SecretKeyShare
 pub fn mint(
     config: &FederationConfig,
     secrets: &[GuardianSecrets],
-    amount: fedimint_core::Amount,
+    amount: Msat,
 ) -> Vec<crate::note::SpendableNote> {
     let denominations =
         crate::denomination::split(amount, &config.denomination_list()).expect("amount splits");

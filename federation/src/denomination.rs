@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use fedimint_core::Amount;
+use Msat;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The largest exponent any federation may configure: 2^50 msat is about
@@ -59,9 +59,9 @@ impl Denomination {
         1u64 << self.0
     }
 
-    /// The value as an [`Amount`].
-    pub fn amount(self) -> Amount {
-        Amount::from_msats(self.msat())
+    /// The value as an [`Msat`].
+    pub fn amount(self) -> Msat {
+        Msat::from_msat(self.msat())
     }
 }
 
@@ -96,27 +96,27 @@ pub fn powers_of_two(max_exponent: u8) -> Result<Vec<Denomination>, Denomination
 }
 
 /// Sum of denominations, or `None` on overflow.
-pub fn total<'a>(denominations: impl IntoIterator<Item = &'a Denomination>) -> Option<Amount> {
+pub fn total<'a>(denominations: impl IntoIterator<Item = &'a Denomination>) -> Option<Msat> {
     denominations
         .into_iter()
         .try_fold(0u64, |sum, d| sum.checked_add(d.msat()))
-        .map(Amount::from_msats)
+        .map(Msat::from_msats)
 }
 
 /// Splits `amount` into notes from `available`, largest first: its binary
 /// representation, with the largest denomination repeated for anything above
 /// it. Fails if the set cannot make the amount exactly (a gap in the set).
 pub fn split(
-    amount: Amount,
+    amount: Msat,
     available: &[Denomination],
 ) -> Result<Vec<Denomination>, DenominationError> {
-    if amount.msats == 0 {
+    if amount.msat() == 0 {
         return Err(DenominationError::ZeroAmount);
     }
     let mut sorted = available.to_vec();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     sorted.dedup();
-    let mut left = amount.msats;
+    let mut left = amount.msat();
     let mut notes = Vec::new();
     for denomination in sorted {
         while left >= denomination.msat() {
@@ -125,7 +125,7 @@ pub fn split(
         }
     }
     if left != 0 {
-        return Err(DenominationError::Unrepresentable(amount.msats));
+        return Err(DenominationError::Unrepresentable(amount.msat()));
     }
     Ok(notes)
 }
@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn split_is_binary_representation() {
         let all = powers_of_two(10).unwrap();
-        let notes = split(Amount::from_msats(0b1011), &all).unwrap();
+        let notes = split(Msat::from_msat(0b1011), &all).unwrap();
         let values: Vec<u64> = notes.iter().map(|d| d.msat()).collect();
         assert_eq!(values, vec![8, 2, 1]);
     }
@@ -145,8 +145,8 @@ mod tests {
     #[test]
     fn split_repeats_the_largest() {
         let all = powers_of_two(3).unwrap();
-        let notes = split(Amount::from_msats(8 * 3 + 1), &all).unwrap();
-        assert_eq!(total(&notes), Some(Amount::from_msats(25)));
+        let notes = split(Msat::from_msat(8 * 3 + 1), &all).unwrap();
+        assert_eq!(total(&notes), Some(Msat::from_msat(25)));
         assert_eq!(notes.len(), 4);
     }
 
@@ -154,11 +154,11 @@ mod tests {
     fn split_refuses_gaps_and_zero() {
         let gap = vec![Denomination::from_msat(4).unwrap()];
         assert_eq!(
-            split(Amount::from_msats(5), &gap),
+            split(Msat::from_msat(5), &gap),
             Err(DenominationError::Unrepresentable(5))
         );
         assert_eq!(
-            split(Amount::ZERO, &gap),
+            split(Msat::ZERO, &gap),
             Err(DenominationError::ZeroAmount)
         );
     }

@@ -2,7 +2,7 @@
 //!
 //! Notes are Fedimint-style (decision 4): a power-of-two denomination, a
 //! nonce that is a secp256k1 public key, and a threshold blind BLS signature
-//! (`fedimint-tbs`). Guardians sign claims and reissues without a consensus
+//! (Fedimint's scheme, in [`tbs`]). Guardians sign claims and reissues without a consensus
 //! round (decision 5): each checks a request against its own view and durably
 //! locks the request's inputs before it answers. See `docs/federation.md`.
 
@@ -18,9 +18,10 @@ pub mod guardian;
 pub mod hex32;
 pub mod note;
 pub mod secrets;
+pub mod tbs;
 
 pub use config::{FederationConfig, FederationId, GuardianConfig, PeerId};
 pub use denomination::{Denomination, DenominationError};
-pub use fedimint_core::Amount;
+pub use sharechain::Msat;
 pub use note::{BlindedOutput, Note, PendingOutput, SpendableNote};
 pub use secrets::GuardianSecrets;

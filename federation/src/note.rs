@@ -8,7 +8,7 @@
 
 use secp256k1::{Keypair, PublicKey, SecretKey, SECP256K1};
 use serde::{Deserialize, Serialize};
-use tbs::{
+use crate::tbs::{
     blind_message, unblind_signature, BlindedMessage, BlindedSignature, BlindingKey, Message,
     Signature,
 };
@@ -36,7 +36,7 @@ impl Note {
 /// The message signed for a note with this nonce: the domain-separated hash
 /// of its compressed encoding mapped onto G1.
 pub fn note_message(nonce: &PublicKey) -> Message {
-    Message::from_bytes_sha256(&nonce.serialize())
+    Message::from_bytes(&nonce.serialize())
 }
 
 /// A note with the secret key that spends it: what a wallet keeps and what a

@@ -1,13 +1,14 @@
 //! A guardian's private config: its key share per denomination and its
 //! multisig key. Written readable by the owner only (mode 0600).
 
+use crate::tbs;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use tbs::SecretKeyShare;
+use crate::tbs::SecretKeyShare;
 
 use crate::config::{FederationConfig, FederationId, PeerId};
 use crate::denomination::Denomination;

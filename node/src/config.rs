@@ -4,10 +4,12 @@
 //! [`ConfigLayer::over`] (flags over environment over file), then [`NodeConfig::resolve`]
 //! applies defaults and checks the values.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bitcoin::Network;
+use libp2p::Multiaddr;
 use serde::Deserialize;
 
 use crate::bitcoind::{Auth, TipSources, DEFAULT_POLL_INTERVAL};
@@ -33,7 +35,26 @@ pub struct NodeConfig {
     pub payout: PayoutScript,
     /// Template refresh interval without a new tip.
     pub template_refresh: Duration,
+    /// Where miners connect (Stratum V1).
+    pub stratum_listen: SocketAddr,
+    /// Where the JSON API listens.
+    pub api_listen: SocketAddr,
+    /// Sharechain network addresses to listen on.
+    pub p2p_listen: Vec<Multiaddr>,
+    /// Sharechain peers to dial at start.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Seconds between shares vardiff aims at per miner connection.
+    pub vardiff_interval: Duration,
 }
+
+/// Default Stratum port (the usual one for pools).
+pub const DEFAULT_STRATUM_LISTEN: &str = "0.0.0.0:3333";
+/// Default API address: local only, it shows per-worker statistics.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:3380";
+/// Default sharechain network port, TCP and QUIC.
+pub const DEFAULT_P2P_PORT: u16 = 3390;
+/// Default time between a miner's Stratum shares.
+pub const DEFAULT_VARDIFF_INTERVAL: Duration = Duration::from_secs(10);
 
 /// One source of settings; unset fields come from lower layers or defaults.
 /// The TOML file uses the same names in kebab-case.
@@ -60,6 +81,16 @@ pub struct ConfigLayer {
     pub payout: Option<String>,
     /// Seconds between template refreshes without a new tip.
     pub template_refresh_secs: Option<u64>,
+    /// Stratum listen address, e.g. `0.0.0.0:3333`.
+    pub stratum_listen: Option<String>,
+    /// API listen address, e.g. `127.0.0.1:3380`.
+    pub api_listen: Option<String>,
+    /// Sharechain network listen multiaddrs.
+    pub p2p_listen: Option<Vec<String>>,
+    /// Sharechain peers to dial at start (multiaddrs, with `/p2p/<peer id>` if known).
+    pub bootstrap: Option<Vec<String>>,
+    /// Milliseconds between a miner's Stratum shares that vardiff aims at.
+    pub vardiff_interval_ms: Option<u64>,
 }
 
 /// Why a configuration was refused.
@@ -95,6 +126,16 @@ pub enum ConfigError {
     /// The payout string is invalid.
     #[error(transparent)]
     Payout(#[from] PayoutError),
+    /// An address setting does not parse.
+    #[error("setting `{setting}`: {value:?} is not a valid address ({expected})")]
+    Address {
+        /// The setting.
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
     /// No home directory for the defaults.
     #[error(
         "cannot find a home directory for default paths; set HOME or give the paths explicitly"
@@ -128,6 +169,11 @@ impl ConfigLayer {
             data_dir: self.data_dir.or(lower.data_dir),
             payout: self.payout.or(lower.payout),
             template_refresh_secs: self.template_refresh_secs.or(lower.template_refresh_secs),
+            stratum_listen: self.stratum_listen.or(lower.stratum_listen),
+            api_listen: self.api_listen.or(lower.api_listen),
+            p2p_listen: self.p2p_listen.or(lower.p2p_listen),
+            bootstrap: self.bootstrap.or(lower.bootstrap),
+            vardiff_interval_ms: self.vardiff_interval_ms.or(lower.vardiff_interval_ms),
         }
     }
 }
@@ -173,6 +219,33 @@ impl NodeConfig {
             .template_refresh_secs
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_TEMPLATE_REFRESH);
+        let stratum_listen = socket_addr(
+            "stratum-listen",
+            layer
+                .stratum_listen
+                .as_deref()
+                .unwrap_or(DEFAULT_STRATUM_LISTEN),
+        )?;
+        let api_listen = socket_addr(
+            "api-listen",
+            layer.api_listen.as_deref().unwrap_or(DEFAULT_API_LISTEN),
+        )?;
+        let p2p_listen = match layer.p2p_listen {
+            Some(addrs) => multiaddrs("p2p-listen", &addrs)?,
+            None => vec![
+                format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}")
+                    .parse()
+                    .expect("a valid multiaddr"),
+                format!("/ip4/0.0.0.0/udp/{DEFAULT_P2P_PORT}/quic-v1")
+                    .parse()
+                    .expect("a valid multiaddr"),
+            ],
+        };
+        let bootstrap = multiaddrs("bootstrap", &layer.bootstrap.unwrap_or_default())?;
+        let vardiff_interval = layer
+            .vardiff_interval_ms
+            .map(Duration::from_millis)
+            .unwrap_or(DEFAULT_VARDIFF_INTERVAL);
         Ok(NodeConfig {
             network,
             bitcoind_url,
@@ -181,8 +254,34 @@ impl NodeConfig {
             data_dir,
             payout,
             template_refresh,
+            stratum_listen,
+            api_listen,
+            p2p_listen,
+            bootstrap,
+            vardiff_interval,
         })
     }
+}
+
+fn socket_addr(setting: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Address {
+        setting,
+        value: value.to_owned(),
+        expected: "IP:PORT, e.g. 0.0.0.0:3333",
+    })
+}
+
+fn multiaddrs(setting: &'static str, values: &[String]) -> Result<Vec<Multiaddr>, ConfigError> {
+    values
+        .iter()
+        .map(|v| {
+            v.parse().map_err(|_| ConfigError::Address {
+                setting,
+                value: v.clone(),
+                expected: "a multiaddr, e.g. /ip4/192.0.2.1/tcp/3390/p2p/12D3Koo...",
+            })
+        })
+        .collect()
 }
 
 /// Parses a network name as users write it (`mainnet` and `main` mean bitcoin).

@@ -95,6 +95,11 @@ async fn run_node(
         data_dir: options.data_dir.join("node"),
         payout,
         template_refresh: DEFAULT_TEMPLATE_REFRESH,
+        stratum_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        api_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        p2p_listen: Vec::new(),
+        bootstrap: Vec::new(),
+        vardiff_interval: crate::config::DEFAULT_VARDIFF_INTERVAL,
     };
     let daemon = Daemon::new(config)?;
     on_ready(&daemon);

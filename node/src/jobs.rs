@@ -11,10 +11,11 @@ use bitcoin::block::Version;
 use bitcoin::pow::Target;
 use bitcoin::{ScriptBuf, Transaction};
 use sharechain::coinbase::{CoinbaseError, CoinbaseSpec};
-use sharechain::ShareCommitment;
+use sharechain::retarget::target_from_bits;
+use sharechain::{ShareCommitment, ShareData};
 
 use crate::bitcoind::BlockTemplate;
-use crate::stratum::{Job, JobId, JobParts};
+use crate::stratum::{Difficulty, Job, JobId, JobParts};
 
 /// What the node keeps beside a job to turn a solved header into a full block
 /// (and, with the sharechain, into a share).
@@ -31,6 +32,10 @@ pub struct BlockContext {
     pub bitcoin_target: Target,
     /// What the coinbase commits to (the hash of the share's sharechain data).
     pub share_commitment: ShareCommitment,
+    /// The sharechain data itself (previous share, uncles, share target,
+    /// claim key): with the solved header it makes the share. `None` for
+    /// synthetic jobs that make no shares.
+    pub share_data: Option<ShareData>,
 }
 
 /// Why a job could not be built from a template.
@@ -48,8 +53,9 @@ pub struct JobError {
 pub struct JobInputs {
     /// The federation's script: output 0, the only value output.
     pub payout_script: ScriptBuf,
-    /// The hash of the sharechain data (previous share, claim key, ...) the coinbase commits to.
-    pub share_commitment: ShareCommitment,
+    /// The sharechain data of the share this job would make (previous
+    /// share, uncles, share target, claim key); the coinbase commits to it.
+    pub share_data: ShareData,
     /// True when the job builds on a new tip (miners drop older jobs).
     pub clean_jobs: bool,
 }
@@ -73,11 +79,15 @@ impl JobBuilder {
     /// One job: the coinbase split around the extranonce, the merkle branch of
     /// the template's transactions, and the context to rebuild the block.
     pub fn build(&mut self, template: &BlockTemplate, inputs: JobInputs) -> Result<Job, JobError> {
+        let share_commitment = inputs.share_data.commitment();
+        // Asking miners for more than the share target would hide shares.
+        let max_difficulty =
+            target_from_bits(inputs.share_data.share_bits).and_then(|t| Difficulty::of_target(&t));
         let spec = CoinbaseSpec {
             height: template.height,
             value: template.coinbase_value,
             payout_script: inputs.payout_script,
-            share_commitment: inputs.share_commitment,
+            share_commitment,
             witness_commitment: template.default_witness_commitment.clone(),
             extranonce_len: self.extranonce_len,
         };
@@ -98,12 +108,14 @@ impl JobBuilder {
             ntime: template.curtime.max(template.mintime),
             min_ntime: template.mintime,
             clean_jobs: inputs.clean_jobs,
+            max_difficulty,
             context: Arc::new(BlockContext {
                 height: template.height,
                 transactions: template.transactions.iter().map(|t| t.tx.clone()).collect(),
                 witness_commitment: template.default_witness_commitment.is_some(),
                 bitcoin_target: template.target,
-                share_commitment: inputs.share_commitment,
+                share_commitment,
+                share_data: Some(inputs.share_data),
             }),
         }))
     }
@@ -150,12 +162,14 @@ pub fn synthetic_job(
         ntime,
         min_ntime: ntime.saturating_sub(600),
         clean_jobs,
+        max_difficulty: None,
         context: Arc::new(BlockContext {
             height,
             transactions: Vec::new(),
             witness_commitment: false,
             bitcoin_target: Target::from_compact(bits),
             share_commitment: ShareCommitment::from_byte_array([0; 32]),
+            share_data: None,
         }),
     })
 }

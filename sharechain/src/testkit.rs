@@ -12,7 +12,7 @@ use bitcoin::{Amount, BlockHash, CompactTarget, ScriptBuf, Txid};
 
 use crate::coinbase::CoinbaseSpec;
 use crate::merkle::{coinbase_branch, root_from_coinbase};
-use crate::params::{SharechainConfig, SHARE_VERSION};
+use crate::params::{ConsensusParams, SharechainConfig, SHARE_VERSION};
 use crate::retarget::{expected_bits, target_from_bits};
 use crate::share::{Share, ShareData};
 use crate::types::{ClaimKey, ShareId};
@@ -126,6 +126,19 @@ pub fn mine(config: &SharechainConfig, recipe: &ShareRecipe) -> Share {
         }
     }
     panic!("no nonce meets the share target; use an easier target in tests");
+}
+
+/// Regtest rules with a first-share target of ~256 hashes, so tests grind in
+/// microseconds; every rule is the real one. Pays a fixed P2WSH script.
+pub fn quick_regtest_config() -> SharechainConfig {
+    let params = ConsensusParams {
+        initial_share_bits: CompactTarget::from_consensus(0x2000_ffff),
+        ..ConsensusParams::regtest()
+    };
+    SharechainConfig::new(
+        params,
+        ScriptBuf::from_bytes([&[0x00, 0x20][..], &[0x42; 32]].concat()),
+    )
 }
 
 /// A deterministic claim key for tests.

@@ -1,24 +1,15 @@
 use super::*;
-use crate::params::ConsensusParams;
 use crate::testkit::{
-    mine, test_block_hash, test_claim_key, MemoryBitcoin, MemoryChain, ShareRecipe,
+    mine, quick_regtest_config, test_block_hash, test_claim_key, MemoryBitcoin, MemoryChain,
+    ShareRecipe,
 };
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, CompactTarget, ScriptBuf, TxOut};
 
 const T0: u32 = 1_700_000_000;
 
-/// Regtest rules with a first-share target of ~256 hashes, so tests grind
-/// in microseconds; every rule is the real one.
 fn config() -> SharechainConfig {
-    let params = ConsensusParams {
-        initial_share_bits: CompactTarget::from_consensus(0x2000_ffff),
-        ..ConsensusParams::regtest()
-    };
-    SharechainConfig::new(
-        params,
-        ScriptBuf::from_bytes([&[0x00, 0x20][..], &[0x42; 32]].concat()),
-    )
+    quick_regtest_config()
 }
 
 struct World {

@@ -7,10 +7,12 @@
 pub mod bitcoind;
 pub mod blocks;
 pub mod keys;
+pub mod node;
 pub mod ports;
 
 pub use bitcoind::{bitcoin_bin_dir, TestBitcoind, TestBitcoindBuilder};
 pub use keys::TestKey;
+pub use node::{NodeSetup, TestMiner, TestNode};
 
 /// Shows the crates' `tracing` logs in test output (`RUST_LOG=debug` for more). Safe to call often.
 pub fn init_logging() {

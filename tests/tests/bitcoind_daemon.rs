@@ -36,6 +36,11 @@ async fn the_daemon_fetches_a_template_on_start_and_on_every_new_tip() {
         data_dir: bitcoind.data_dir().join("node"),
         payout: PayoutScript::from_script(key.script_pubkey()),
         template_refresh: Duration::from_secs(30),
+        stratum_listen: "127.0.0.1:0".parse().unwrap(),
+        api_listen: "127.0.0.1:0".parse().unwrap(),
+        p2p_listen: Vec::new(),
+        bootstrap: Vec::new(),
+        vardiff_interval: node::config::DEFAULT_VARDIFF_INTERVAL,
     };
     let daemon = Daemon::new(config).unwrap();
     let mut templates = daemon.templates();
@@ -76,6 +81,11 @@ async fn without_a_new_tip_the_template_is_refreshed_on_schedule() {
         data_dir: bitcoind.data_dir().join("node"),
         payout: PayoutScript::from_script(TestKey::new().script_pubkey()),
         template_refresh: Duration::from_millis(300),
+        stratum_listen: "127.0.0.1:0".parse().unwrap(),
+        api_listen: "127.0.0.1:0".parse().unwrap(),
+        p2p_listen: Vec::new(),
+        bootstrap: Vec::new(),
+        vardiff_interval: node::config::DEFAULT_VARDIFF_INTERVAL,
     };
     let daemon = Daemon::new(config).unwrap();
     let mut templates = daemon.templates();

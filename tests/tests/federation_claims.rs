@@ -12,7 +12,7 @@ use federation::client::{ClientError, Wallet, WalletError, WalletSeed};
 use federation::guardian::{
     BitcoinSource, BlockStatus, ChainSources, Guardian, SharechainSource, SourceError,
 };
-use federation::{Amount, FederationConfig};
+use federation::{Msat, FederationConfig};
 use futures::future::BoxFuture;
 use node::bitcoind::BitcoindClient;
 use secp256k1::{Keypair, SECP256K1};
@@ -224,7 +224,7 @@ async fn shares_of_a_found_block_are_claimed_once_it_is_deep_enough() {
     assert_eq!(expected.len(), 3);
     let amount_of = |i: usize| {
         let share = id(&setup.shares[i]);
-        Amount::from_msats(expected.iter().find(|p| p.share == share).unwrap().amount.msat())
+        Msat::from_msat(expected.iter().find(|p| p.share == share).unwrap().amount.msat())
     };
 
     // One confirmation; claims need two.
@@ -237,11 +237,11 @@ async fn shares_of_a_found_block_are_claimed_once_it_is_deep_enough() {
     assert!(codes(&error).iter().all(|c| *c == ErrorCode::InvalidProof), "{error}");
 
     // A share after the block: not in its window.
-    let error = wallet.claim(block, id(&setup.shares[3]), &setup.keys[3], Amount::from_msats(1)).await.unwrap_err();
+    let error = wallet.claim(block, id(&setup.shares[3]), &setup.keys[3], Msat::from_msat(1)).await.unwrap_err();
     assert!(codes(&error).iter().all(|c| *c == ErrorCode::NotInWindow), "{error}");
 
     // More than the share's amount.
-    let too_much = Amount::from_msats(amount_of(0).msats + 1);
+    let too_much = Msat::from_msat(amount_of(0).msat() + 1);
     let error = wallet.claim(block, id(&setup.shares[0]), &setup.keys[0], too_much).await.unwrap_err();
     assert!(codes(&error).iter().all(|c| *c == ErrorCode::Unbalanced), "{error}");
 
@@ -256,10 +256,10 @@ async fn shares_of_a_found_block_are_claimed_once_it_is_deep_enough() {
     // The three real claims: notes worth exactly the PPLNS amounts.
     let mut claimed = 0;
     for i in 0..3 {
-        claimed += wallet.claim(block, id(&setup.shares[i]), &setup.keys[i], amount_of(i)).await.unwrap().msats;
+        claimed += wallet.claim(block, id(&setup.shares[i]), &setup.keys[i], amount_of(i)).await.unwrap().msat();
     }
     assert_eq!(claimed, reward.msat());
-    assert_eq!(wallet.balance().unwrap().msats, reward.msat());
+    assert_eq!(wallet.balance().unwrap().msat(), reward.msat());
     let notes: Vec<_> = wallet.notes().unwrap().iter().map(|n| n.note()).collect();
     wallet.client().verify_notes(&notes).unwrap();
 

@@ -29,6 +29,7 @@ async fn stats_show_workers_shares_and_hashrate() {
     let state = ApiState {
         stratum: pool.server.stats(),
         node: counters.clone(),
+        shares: None,
     };
     let api = ApiServer::start("127.0.0.1:0".parse().unwrap(), state)
         .await

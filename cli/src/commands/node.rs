@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use node::{ConfigLayer, Daemon, NodeConfig};
+use node::{ConfigLayer, NodeConfig};
 
 /// Settings come from flags, then environment variables, then the config file, then defaults.
 #[derive(Args)]
@@ -42,6 +42,26 @@ pub struct NodeArgs {
     /// Seconds between template refreshes without a new tip [default: 30].
     #[arg(long, env = "SHAREMINT_TEMPLATE_REFRESH_SECS")]
     template_refresh_secs: Option<u64>,
+    /// Where miners connect [default: 0.0.0.0:3333].
+    #[arg(long, env = "SHAREMINT_STRATUM_LISTEN")]
+    stratum_listen: Option<String>,
+    /// Where the JSON API listens [default: 127.0.0.1:3380].
+    #[arg(long, env = "SHAREMINT_API_LISTEN")]
+    api_listen: Option<String>,
+    /// Sharechain network listen address, a multiaddr; repeat for several
+    /// [default: /ip4/0.0.0.0/tcp/3390 and /ip4/0.0.0.0/udp/3390/quic-v1].
+    #[arg(
+        long = "p2p-listen",
+        env = "SHAREMINT_P2P_LISTEN",
+        value_delimiter = ','
+    )]
+    p2p_listen: Vec<String>,
+    /// A sharechain peer to dial at start, a multiaddr; repeat for several.
+    #[arg(long = "bootstrap", env = "SHAREMINT_BOOTSTRAP", value_delimiter = ',')]
+    bootstrap: Vec<String>,
+    /// Milliseconds between a miner's Stratum shares that vardiff aims at [default: 10000].
+    #[arg(long, env = "SHAREMINT_VARDIFF_INTERVAL_MS")]
+    vardiff_interval_ms: Option<u64>,
 }
 
 impl NodeArgs {
@@ -57,6 +77,11 @@ impl NodeArgs {
             data_dir: self.data_dir.clone(),
             payout: self.payout.clone(),
             template_refresh_secs: self.template_refresh_secs,
+            stratum_listen: self.stratum_listen.clone(),
+            api_listen: self.api_listen.clone(),
+            p2p_listen: non_empty(&self.p2p_listen),
+            bootstrap: non_empty(&self.bootstrap),
+            vardiff_interval_ms: self.vardiff_interval_ms,
         }
     }
 }
@@ -68,7 +93,11 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
     };
     let config =
         NodeConfig::resolve(args.layer().over(file)).context("invalid node configuration")?;
-    let daemon = Daemon::new(config)?;
-    daemon.run(node::shutdown::signal()).await?;
+    node::full_node::run(config, node::shutdown::signal()).await?;
     Ok(())
+}
+
+/// An unset list flag leaves the setting to the lower layers.
+fn non_empty(values: &[String]) -> Option<Vec<String>> {
+    (!values.is_empty()).then(|| values.to_vec())
 }

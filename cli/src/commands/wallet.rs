@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use federation::client::{FederationClient, Wallet, WalletSeed};
-use federation::{Amount, FederationConfig};
+use federation::{Msat, FederationConfig};
 
 /// The wallet directory and what to do.
 #[derive(Args)]
@@ -80,7 +80,7 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
             let seed = WalletSeed::from_words(&words)?;
             let wallet = Wallet::create(&args.dir, federation.load().await?, seed)?;
             let recovered = wallet.recover().await?;
-            println!("{}", recovered.msats);
+            println!("{}", recovered.msat());
         }
         command => run_on_wallet(&Wallet::open(&args.dir)?, command).await?,
     }
@@ -90,27 +90,27 @@ pub async fn run(args: WalletArgs) -> anyhow::Result<()> {
 async fn run_on_wallet(wallet: &Wallet, command: WalletCommand) -> anyhow::Result<()> {
     wallet.resume().await?;
     match command {
-        WalletCommand::Balance => println!("{}", wallet.balance()?.msats),
+        WalletCommand::Balance => println!("{}", wallet.balance()?.msat()),
         WalletCommand::Info => println!("{}", serde_json::to_string_pretty(&wallet.info()?)?),
         WalletCommand::Seed => println!("{}", wallet.seed_words()),
         WalletCommand::Send { amount } => println!("{}", wallet.send(parse_amount(&amount)?).await?),
         WalletCommand::Receive { notes } => {
             let notes = if notes == "-" { read_stdin()? } else { notes };
-            println!("{}", wallet.receive(&notes).await?.msats);
+            println!("{}", wallet.receive(&notes).await?.msat());
         }
         WalletCommand::Init(_) | WalletCommand::Restore { .. } => unreachable!("handled by run"),
     }
     Ok(())
 }
 
-fn parse_amount(text: &str) -> anyhow::Result<Amount> {
+fn parse_amount(text: &str) -> anyhow::Result<Msat> {
     let (digits, per_unit) = match text.strip_suffix("sat") {
         Some(sats) => (sats, 1000),
         None => (text.strip_suffix("msat").unwrap_or(text), 1),
     };
     let value: u64 = digits.trim().parse().with_context(|| format!("bad amount {text:?}"))?;
     let msats = value.checked_mul(per_unit).context("amount too large")?;
-    Ok(Amount::from_msats(msats))
+    Ok(Msat::from_msat(msats))
 }
 
 fn read_stdin() -> anyhow::Result<String> {

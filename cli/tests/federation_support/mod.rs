@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bitcoin::Network;
 use federation::client::{NoteString, Wallet, WalletSeed};
-use federation::{Amount, FederationConfig, GuardianSecrets, PeerId, SpendableNote};
+use federation::{Msat, FederationConfig, GuardianSecrets, PeerId, SpendableNote};
 use tempfile::TempDir;
 
 /// One guardian process and its files.
@@ -127,7 +127,7 @@ impl TestFederation {
 
     /// Test money: notes signed by the dealer's shares.
     pub fn mint(&self, msat: u64) -> Vec<SpendableNote> {
-        federation::dealer::mint(&self.config, &self.secrets, Amount::from_msats(msat))
+        federation::dealer::mint(&self.config, &self.secrets, Msat::from_msat(msat))
     }
 
     /// A note string carrying `notes`.

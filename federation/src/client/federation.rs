@@ -13,7 +13,7 @@ use secp256k1::{Keypair, PublicKey};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sharechain::ShareId;
-use tbs::{aggregate_signature_shares, BlindedMessage, BlindedSignature, BlindedSignatureShare};
+use crate::tbs::{aggregate_signature_shares, BlindedMessage, BlindedSignature, BlindedSignatureShare};
 use tracing::warn;
 
 use crate::api::{

@@ -6,6 +6,7 @@
 //! It carries the spend keys: whoever holds the string can spend the notes,
 //! so a receiver reissues them at once. Decoding is capped and strict.
 
+use crate::tbs;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -84,9 +85,9 @@ impl NoteString {
     }
 
     /// Total value.
-    pub fn amount(&self) -> fedimint_core::Amount {
+    pub fn amount(&self) -> Msat {
         crate::denomination::total(self.notes.iter().map(|n| &n.denomination))
-            .unwrap_or(fedimint_core::Amount::from_msats(u64::MAX))
+            .unwrap_or(Msat::from_msats(u64::MAX))
     }
 }
 

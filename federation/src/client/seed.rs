@@ -4,7 +4,7 @@
 
 use bls12_381::Scalar;
 use secp256k1::SecretKey;
-use tbs::BlindingKey;
+use crate::tbs::BlindingKey;
 
 use crate::config::FederationId;
 use crate::crypto::tagged_hash;

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use fedimint_core::Amount;
+use Msat;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
 use secp256k1::Keypair;
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ pub enum WalletError {
         /// Asked.
         wanted: u64,
     },
-    /// Amount not splittable.
+    /// Msat not splittable.
     #[error(transparent)]
     Denomination(#[from] DenominationError),
     /// A malformed note string.
@@ -183,9 +183,9 @@ impl Wallet {
     }
 
     /// Total held.
-    pub fn balance(&self) -> Result<Amount, WalletError> {
+    pub fn balance(&self) -> Result<Msat, WalletError> {
         let notes = self.notes()?;
-        Ok(total(notes.iter().map(|n| &n.denomination)).unwrap_or(Amount::from_msats(u64::MAX)))
+        Ok(total(notes.iter().map(|n| &n.denomination)).unwrap_or(Msat::from_msat(u64::MAX)))
     }
 
     /// Summary.
@@ -199,7 +199,7 @@ impl Wallet {
             federation_id: self.client.id(),
             guardians: config.guardians.values().map(|g| g.api_url.clone()).collect(),
             threshold: config.threshold,
-            balance_msat: self.balance()?.msats,
+            balance_msat: self.balance()?.msat(),
             notes,
         })
     }
@@ -233,7 +233,7 @@ impl Wallet {
     /// Takes notes worth exactly `amount` out of the wallet and encodes them
     /// as a note string. Splits a larger note with the federation first if
     /// no exact set is held.
-    pub async fn send(&self, amount: Amount) -> Result<String, WalletError> {
+    pub async fn send(&self, amount: Msat) -> Result<String, WalletError> {
         let notes = self.select_exact(amount).await?;
         let mut batch = WriteBatch::default();
         for note in &notes {
@@ -253,19 +253,19 @@ impl Wallet {
     }
 
     /// Held notes summing to exactly `amount`, reissuing to make change if needed.
-    async fn select_exact(&self, amount: Amount) -> Result<Vec<SpendableNote>, WalletError> {
+    async fn select_exact(&self, amount: Msat) -> Result<Vec<SpendableNote>, WalletError> {
         let mut held = self.notes()?;
-        let balance = total(held.iter().map(|n| &n.denomination)).map_or(u64::MAX, |a| a.msats);
-        if amount.msats == 0 || balance < amount.msats {
+        let balance = total(held.iter().map(|n| &n.denomination)).map_or(u64::MAX, |a| a.msat());
+        if amount.msat() == 0 || balance < amount.msat() {
             return Err(WalletError::InsufficientFunds {
                 balance,
-                wanted: amount.msats,
+                wanted: amount.msat(),
             });
         }
         held.sort_by(|a, b| b.denomination.cmp(&a.denomination));
         // Greedy on powers of two is exact whenever an exact subset exists
         // among the large-first notes that fit.
-        let mut left = amount.msats;
+        let mut left = amount.msat();
         let mut chosen = Vec::new();
         for note in &held {
             if note.denomination.msat() <= left {
@@ -281,7 +281,7 @@ impl Wallet {
         let mut inputs = Vec::new();
         let mut covered = 0u64;
         for note in &held {
-            if covered >= amount.msats {
+            if covered >= amount.msat() {
                 break;
             }
             covered += note.denomination.msat();
@@ -290,8 +290,8 @@ impl Wallet {
         let denominations = self.client.config().denomination_list();
         let mut wanted = split(amount, &denominations)?;
         let send_count = wanted.len();
-        if covered > amount.msats {
-            wanted.extend(split(Amount::from_msats(covered - amount.msats), &denominations)?);
+        if covered > amount.msat() {
+            wanted.extend(split(Msat::from_msat(covered - amount.msat()), &denominations)?);
         }
         let outputs = self.fresh_outputs(&wanted)?;
         let issued = self.reissue_own(&inputs, &outputs).await?;
@@ -378,12 +378,12 @@ impl Wallet {
     }
 
     /// Verifies a note string's notes and reissues them into this wallet.
-    pub async fn receive(&self, text: &str) -> Result<Amount, WalletError> {
+    pub async fn receive(&self, text: &str) -> Result<Msat, WalletError> {
         self.receive_via(text, None).await
     }
 
     /// [`Self::receive`], asking only `peers` (tests of concurrent spends).
-    pub async fn receive_via(&self, text: &str, peers: Option<&[PeerId]>) -> Result<Amount, WalletError> {
+    pub async fn receive_via(&self, text: &str, peers: Option<&[PeerId]>) -> Result<Msat, WalletError> {
         let notes = NoteString::decode(text)?;
         if notes.federation_id != self.client.id() {
             return Err(WalletError::WrongFederation {
@@ -416,8 +416,8 @@ impl Wallet {
         block: ShareId,
         share: ShareId,
         claim_key: &Keypair,
-        amount: Amount,
-    ) -> Result<Amount, WalletError> {
+        amount: Msat,
+    ) -> Result<Msat, WalletError> {
         // The outputs of a claim are stored before it is sent: a retry after
         // a crash or a refusal sends the identical request, which guardians
         // answer again instead of refusing it as already claimed.
@@ -452,7 +452,7 @@ impl Wallet {
     /// Finds the notes this seed ever received: derives outputs in batches
     /// and asks the guardians what they signed, until [`RECOVERY_GAP`]
     /// outputs in a row were never signed; keeps the unspent ones.
-    pub async fn recover(&self) -> Result<Amount, WalletError> {
+    pub async fn recover(&self) -> Result<Msat, WalletError> {
         let id = self.client.id();
         let any = Denomination::from_exponent(0).expect("2^0 is a denomination");
         let mut index = 0u64;
@@ -486,7 +486,7 @@ impl Wallet {
         let next = last_found.map_or(0, |l| l + 1).max(self.next_index()?);
         batch.put_cf(self.cf(META), NEXT_INDEX_KEY, next.to_le_bytes());
         self.db.write_opt(batch, &synced())?;
-        Ok(Amount::from_msats(recovered))
+        Ok(Msat::from_msat(recovered))
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
 use secp256k1::PublicKey;
 use sharechain::ShareId;
-use tbs::{BlindedMessage, BlindedSignatureShare};
+use crate::tbs::{BlindedMessage, BlindedSignatureShare};
 
 use crate::api::RequestHash;
 use crate::denomination::Denomination;

@@ -10,7 +10,7 @@ use std::path::Path;
 use bls12_381::Scalar;
 use group::ff::Field;
 use sharechain::pplns::Msat;
-use tbs::{sign_message, BlindedSignatureShare, SecretKeyShare};
+use crate::tbs::{sign_message, BlindedSignatureShare, SecretKeyShare};
 use tracing::{info, warn};
 
 use crate::api::{
@@ -414,6 +414,6 @@ fn sum<'a>(
     denominations: impl IntoIterator<Item = &'a crate::denomination::Denomination>,
 ) -> Result<u64, RequestError> {
     total(denominations)
-        .map(|a| a.msats)
+        .map(|a| a.msat())
         .ok_or_else(|| RequestError::BadRequest("amounts overflow".into()))
 }

@@ -76,3 +76,12 @@ impl std::fmt::Display for SubmitOutcome {
         }
     }
 }
+
+/// Where a block sits in bitcoind's view (`getblockheader` verbose).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct BlockPosition {
+    /// The block's height.
+    pub height: u32,
+    /// Blocks on top of it in the best chain plus one; -1 when it is not on the best chain.
+    pub confirmations: i64,
+}

@@ -11,9 +11,11 @@ use jsonrpsee::http_client::{transport, HeaderMap, HeaderValue, HttpClient, Http
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::chain::{network_from_chain_name, ChainInfo, RawChainInfo, SubmitOutcome};
+use super::chain::{
+    network_from_chain_name, BlockPosition, ChainInfo, RawChainInfo, SubmitOutcome,
+};
 use super::template::{BlockTemplate, LongPollId};
-use super::{Auth, RpcError};
+use super::{Auth, RpcError, RPC_INVALID_ADDRESS_OR_KEY};
 
 /// Timeout for ordinary calls.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -175,6 +177,25 @@ impl BitcoindClient {
             .call("getblockheader", &[json!(hash), json!(false)])
             .await?;
         deserialize_hex(&hex).map_err(|e| RpcError::bad_response("getblockheader", e))
+    }
+
+    /// `getblockheader` (verbose): where a block sits, or `None` if bitcoind
+    /// does not know its header.
+    pub async fn get_block_position(
+        &self,
+        hash: &BlockHash,
+    ) -> Result<Option<BlockPosition>, RpcError> {
+        match self
+            .call::<BlockPosition>("getblockheader", &[json!(hash), json!(true)])
+            .await
+        {
+            Ok(position) => Ok(Some(position)),
+            Err(RpcError::Rpc {
+                code: RPC_INVALID_ADDRESS_OR_KEY,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `getblock` (raw), decoded.

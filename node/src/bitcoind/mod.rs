@@ -11,7 +11,7 @@ mod tips;
 mod zmq;
 
 pub use auth::Auth;
-pub use chain::{network_from_chain_name, ChainInfo, SubmitOutcome};
+pub use chain::{network_from_chain_name, BlockPosition, ChainInfo, SubmitOutcome};
 pub use client::{BitcoindClient, CALL_TIMEOUT, LONGPOLL_TIMEOUT};
 pub use error::{RpcError, RPC_INVALID_ADDRESS_OR_KEY, RPC_IN_WARMUP};
 pub use template::{BlockTemplate, LongPollId, TemplateTransaction};

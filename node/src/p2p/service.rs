@@ -468,6 +468,10 @@ impl Service {
                     MessageAcceptance::Accept
                 }
                 Verdict::Duplicate => MessageAcceptance::Ignore,
+                Verdict::Failed(why) => {
+                    tracing::warn!(share = %id, "cannot judge a share from a peer: {why}");
+                    MessageAcceptance::Ignore
+                }
                 Verdict::Missing(ids) => {
                     self.wait_for(
                         ids,
@@ -762,6 +766,11 @@ impl Service {
                             self.offer(child.share, child.origin, child.depth);
                         }
                     }
+                }
+                Verdict::Failed(why) => {
+                    tracing::warn!(share = %id, "cannot judge a synced share, will retry: {why}");
+                    self.sync.put_back(share, from);
+                    return;
                 }
                 Verdict::Missing(ids) => {
                     // Uncles are off the best chain, so headers do not list them.

@@ -39,6 +39,9 @@ pub enum Verdict {
     /// Rejected with the sharechain crate's reason; its
     /// [`ShareError::action`] says whether the sender is at fault.
     Rejected(ShareError),
+    /// This node could not decide (its store or bitcoind failed): not the
+    /// sender's fault; do not relay, try again later.
+    Failed(String),
 }
 
 /// The tip of a best chain, as peers tell each other during sync.

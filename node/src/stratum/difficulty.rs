@@ -61,6 +61,13 @@ impl Difficulty {
         Target::from_be_bytes(float_times_pow2(quotient, 208))
     }
 
+    /// The difficulty whose target is at least `target` (a hair easier, so
+    /// float rounding never makes it stricter); `None` for a zero target.
+    pub fn of_target(target: &Target) -> Option<Difficulty> {
+        let value = target.difficulty_float() * (1.0 - 1e-9);
+        (value.is_finite() && value > 0.0).then_some(Difficulty(value))
+    }
+
     /// The difficulty a hash actually achieves (`diff1_target / hash`), for
     /// statistics such as the best share.
     pub fn of_hash(hash: BlockHash) -> Difficulty {

@@ -71,6 +71,9 @@ pub struct JobParts {
     pub min_ntime: u32,
     /// True when the job builds on a new tip: miners drop older jobs.
     pub clean_jobs: bool,
+    /// The highest Stratum difficulty worth asking for this job (its share
+    /// target); vardiff stays at or below it. `None`: no cap.
+    pub max_difficulty: Option<super::Difficulty>,
     /// What the node needs to turn a solved header into a block and a share.
     pub context: Arc<BlockContext>,
 }

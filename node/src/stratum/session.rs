@@ -415,6 +415,8 @@ impl Session {
             self.jobs.clear();
         }
         self.last_prevhash = Some(prev);
+        self.vardiff
+            .set_ceiling(job.parts().max_difficulty, Instant::now());
         self.send_difficulty(out);
         out.push(job.notify_line(clean).to_owned());
         let difficulty = self.vardiff.current();

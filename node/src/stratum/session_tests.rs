@@ -34,6 +34,7 @@ fn job(id: u64, prev: u8, clean: bool) -> Arc<Job> {
         bits: CompactTarget::from_consensus(0x207f_ffff),
         ntime: 1_700_000_000,
         min_ntime: 1_699_999_000,
+        max_difficulty: None,
         clean_jobs: clean,
         context: Arc::new(BlockContext {
             height: 1,
@@ -41,6 +42,7 @@ fn job(id: u64, prev: u8, clean: bool) -> Arc<Job> {
             witness_commitment: false,
             bitcoin_target: Target::MAX,
             share_commitment: sharechain::ShareCommitment::from_byte_array([0; 32]),
+            share_data: None,
         }),
     }))
 }

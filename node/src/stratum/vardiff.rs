@@ -59,6 +59,8 @@ pub struct Vardiff {
     window_start: Instant,
     window_difficulty: f64,
     window_shares: u32,
+    /// The current job's cap, below `config.max`.
+    ceiling: Option<Difficulty>,
 }
 
 impl Vardiff {
@@ -71,6 +73,7 @@ impl Vardiff {
             window_start: now,
             window_difficulty: 0.0,
             window_shares: 0,
+            ceiling: None,
         }
     }
 
@@ -82,7 +85,7 @@ impl Vardiff {
     /// Sets the difficulty (a suggestion from the miner), clamped to the
     /// configured range, and restarts the measurement window.
     pub fn set(&mut self, difficulty: Difficulty, now: Instant) -> Difficulty {
-        self.current = difficulty.clamp(self.config.min, self.config.max);
+        self.current = difficulty.clamp(self.config.min, self.max());
         self.restart(now);
         self.current
     }
@@ -94,6 +97,32 @@ impl Vardiff {
             Some(self.set(self.config.min, now))
         } else {
             None
+        }
+    }
+
+    /// Caps the difficulty at `ceiling` (the share target of the current
+    /// job: a harder Stratum difficulty would hide shares the sharechain
+    /// wants), or lifts a previous cap with `None`. Returns the new
+    /// difficulty when it changed.
+    pub fn set_ceiling(&mut self, ceiling: Option<Difficulty>, now: Instant) -> Option<Difficulty> {
+        self.ceiling = ceiling;
+        let max = self.max();
+        if self.current > max {
+            self.current = max;
+            self.restart(now);
+            Some(self.current)
+        } else {
+            None
+        }
+    }
+
+    /// The effective maximum: the configured one, or the job's cap when
+    /// lower, never below the configured minimum.
+    fn max(&self) -> Difficulty {
+        match self.ceiling {
+            Some(c) if c < self.config.min => self.config.min,
+            Some(c) if c < self.config.max => c,
+            _ => self.config.max,
         }
     }
 
@@ -147,7 +176,7 @@ impl Vardiff {
         }
         let next = Difficulty::new(ideal)
             .ok()?
-            .clamp(self.config.min, self.config.max);
+            .clamp(self.config.min, self.max());
         if next == self.current {
             return None;
         }
@@ -237,5 +266,27 @@ mod tests {
         for i in 1..=100 {
             assert_eq!(fixed.on_share(d(1.0), t0 + Duration::from_millis(i)), None);
         }
+    }
+
+    #[test]
+    fn a_job_ceiling_caps_the_difficulty_until_lifted() {
+        let t0 = Instant::now();
+        let mut v = Vardiff::new(config(), t0);
+        assert_eq!(v.set_ceiling(Some(d(0.25)), t0), Some(d(0.25)));
+        let mut last = None;
+        for i in 1..=16 {
+            last = v.on_share(d(0.25), t0 + Duration::from_millis(i)).or(last);
+        }
+        assert_eq!(
+            v.current(),
+            d(0.25),
+            "fast shares cannot lift it over the cap"
+        );
+        assert_eq!(last, None);
+        assert_eq!(
+            v.set_ceiling(None, t0),
+            None,
+            "lifting the cap changes nothing at once"
+        );
     }
 }

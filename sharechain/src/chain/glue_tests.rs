@@ -2,16 +2,15 @@
 //! from validated shares, the index as the [`ChainView`] validation reads,
 //! what a new job gets, and payouts read from the chain.
 
-use bitcoin::{CompactTarget, ScriptBuf};
-
 use crate::chain::{ChainEntry, InsertStatus, NextShare, ShareChain};
-use crate::params::{ConsensusParams, SharechainConfig};
+use crate::params::SharechainConfig;
 use crate::pplns::{self, Msat, PplnsWindow};
 use crate::retarget::expected_bits;
 use crate::share::Share;
 use crate::store::MemoryStore;
 use crate::testkit::{
-    mine, test_block_hash, test_claim_key, MemoryBitcoin, MemoryChain, ShareRecipe,
+    mine, quick_regtest_config, test_block_hash, test_claim_key, MemoryBitcoin, MemoryChain,
+    ShareRecipe,
 };
 use crate::validation::validate_share;
 use crate::view::ChainView;
@@ -19,16 +18,8 @@ use crate::work::Work;
 
 const T0: u32 = 1_700_000_000;
 
-/// Regtest rules with a first-share target of ~256 hashes, so grinding is quick.
 fn config() -> SharechainConfig {
-    let params = ConsensusParams {
-        initial_share_bits: CompactTarget::from_consensus(0x2000_ffff),
-        ..ConsensusParams::regtest()
-    };
-    SharechainConfig::new(
-        params,
-        ScriptBuf::from_bytes([&[0x00, 0x20][..], &[0x42; 32]].concat()),
-    )
+    quick_regtest_config()
 }
 
 struct Node {

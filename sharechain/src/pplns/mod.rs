@@ -18,7 +18,7 @@ mod split;
 mod tests;
 
 pub use amount::Msat;
-pub use split::{split, weight_of, Weight};
+pub use split::{split, split_narrow, split_wide, weight_of, Weight};
 
 use crate::chain::ChainIndex;
 use crate::params::ConsensusParams;

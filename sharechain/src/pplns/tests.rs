@@ -7,7 +7,10 @@ use ruint::aliases::U256;
 use crate::chain::testing::{claim_key, entry_with, id};
 use crate::chain::{ChainEntry, ShareChain};
 use crate::params::ConsensusParams;
-use crate::pplns::{payouts, split, window_shares, Msat, PplnsError, PplnsWindow, WindowShare};
+use crate::pplns::{
+    payouts, split, split_narrow, split_wide, window_shares, Msat, PplnsError, PplnsWindow,
+    WindowShare,
+};
 use crate::store::MemoryStore;
 use crate::work::Work;
 
@@ -145,6 +148,24 @@ fn largest_amounts_do_not_overflow() {
     assert_eq!(sum, u128::from(u64::MAX));
 }
 
+#[test]
+fn a_big_mainnet_window_takes_the_narrow_path() {
+    // 3.2 BTC of reward; 120,960 shares of a 100 EH/s pool at 10 s (2^70 hashes).
+    let reward = Msat::from_sat(320_000_000).unwrap();
+    let shares = weighted(&vec![100 << 70; 120_960]);
+    let total = U256::from(100u128 << 70) * U256::from(120_960u32);
+    let narrow = split_narrow(reward, &shares, total).expect("fits in 128 bits");
+    assert_eq!(narrow, split_wide(reward, &shares, total));
+    assert_eq!(
+        narrow.iter().map(|p| p.amount.msat()).sum::<u64>(),
+        reward.msat()
+    );
+    // Weights beyond 2^128 fall back to 256 bits.
+    let huge = weighted(&[u128::MAX, u128::MAX]);
+    let total = U256::from(u128::MAX) * U256::from(2u8);
+    assert_eq!(split_narrow(reward, &huge, total), None);
+}
+
 /// A random chain: each share builds on one of the last few shares (forks),
 /// and lists as uncles whatever recent orphans the rules allow.
 fn random_chain(works: &[u64], forks: &[u8]) -> Vec<ChainEntry> {
@@ -191,6 +212,32 @@ proptest! {
             }
         }
         prop_assert_eq!(split(Msat::from_msat(reward), &shares), out);
+    }
+
+    #[test]
+    fn the_narrow_and_the_wide_split_agree_exactly(
+        reward in any::<u64>(),
+        // Mixed magnitudes: small weights, and weights near the narrow path's limit.
+        weights in prop::collection::vec(
+            prop_oneof![0u128..1_000, any::<u64>().prop_map(u128::from), 0u128..(1 << 70)],
+            1..80,
+        ),
+    ) {
+        let shares = weighted(&weights);
+        let total: U256 = shares.iter().fold(U256::ZERO, |a, s| a + s.weight);
+        prop_assume!(!total.is_zero());
+        let wide = split_wide(Msat::from_msat(reward), &shares, total);
+        match split_narrow(Msat::from_msat(reward), &shares, total) {
+            Some(narrow) => prop_assert_eq!(narrow, wide),
+            // Only when the 128-bit intermediate really would overflow.
+            None => {
+                let max = weights.iter().max().unwrap();
+                let fits = u128::from(reward)
+                    .checked_mul(*max)
+                    .and_then(|p| p.checked_add(total.to::<u128>()));
+                prop_assert!(fits.is_none());
+            }
+        }
     }
 
     #[test]

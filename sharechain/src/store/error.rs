@@ -4,7 +4,6 @@
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// RocksDB reported an error.
-    #[cfg(feature = "rocksdb")]
     #[error("rocksdb: {0}")]
     Rocks(#[from] rocksdb::Error),
     /// A stored record does not decode: the database is damaged or from an

@@ -4,14 +4,14 @@
 mod error;
 mod memory;
 mod record;
-#[cfg(feature = "rocksdb")]
 mod rocks;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use record::{decode_entry, encode_entry};
-#[cfg(feature = "rocksdb")]
 pub use rocks::{Column, RocksStore};
+/// The RocksDB crate the store is built on, for daemons that open the shared database.
+pub use rocksdb;
 
 use crate::chain::ChainEntry;
 use crate::types::ShareId;

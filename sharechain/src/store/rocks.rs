@@ -1,7 +1,11 @@
-//! The RocksDB share store: one database, a column family per concern, one
-//! synced write batch per accepted share.
+//! The RocksDB share store: a column family per concern, one synced write
+//! batch per accepted share. A daemon keeps one database (decision 9): it
+//! opens it with [`Column::descriptors`] next to its own column families
+//! and hands it over with [`RocksStore::with_db`]; [`RocksStore::open`] is
+//! the shortcut for a database holding only the sharechain.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions, DB};
 
@@ -26,13 +30,23 @@ impl Column {
     /// Every column family, in creation order.
     pub const ALL: [Column; 3] = [Column::Shares, Column::Entries, Column::Meta];
 
-    /// The column family's name on disk.
+    /// The column family's name on disk, prefixed so it cannot collide
+    /// with another part's column families in the daemon's database.
     pub fn name(self) -> &'static str {
         match self {
-            Column::Shares => "shares",
-            Column::Entries => "entries",
-            Column::Meta => "meta",
+            Column::Shares => "sharechain_shares",
+            Column::Entries => "sharechain_entries",
+            Column::Meta => "sharechain_meta",
         }
+    }
+
+    /// Descriptors of every sharechain column family, to open a shared
+    /// database with (`DB::open_cf_descriptors`).
+    pub fn descriptors() -> Vec<ColumnFamilyDescriptor> {
+        Column::ALL
+            .iter()
+            .map(|c| ColumnFamilyDescriptor::new(c.name(), Options::default()))
+            .collect()
     }
 }
 
@@ -41,7 +55,7 @@ const TIP_KEY: &[u8] = b"tip";
 
 /// Shares in a RocksDB database.
 pub struct RocksStore {
-    db: DB,
+    db: Arc<DB>,
     sync: bool,
 }
 
@@ -59,15 +73,38 @@ impl RocksStore {
         Self::open_with_sync(path, false)
     }
 
+    /// The store inside a database the daemon opened with (at least)
+    /// [`Column::descriptors`]. Every [`ShareStore::put`] is synced.
+    pub fn with_db(db: Arc<DB>) -> Result<Self, StoreError> {
+        if let Some(missing) = Column::ALL
+            .iter()
+            .find(|c| db.cf_handle(c.name()).is_none())
+        {
+            return Err(StoreError::Corrupt {
+                what: "database",
+                why: format!(
+                    "column family {} is missing; open the database with Column::descriptors()",
+                    missing.name()
+                ),
+            });
+        }
+        Ok(RocksStore { db, sync: true })
+    }
+
+    /// The database, for a daemon that keeps its other concerns next to the shares.
+    pub fn db(&self) -> &Arc<DB> {
+        &self.db
+    }
+
     fn open_with_sync(path: &Path, sync: bool) -> Result<Self, StoreError> {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let columns = Column::ALL
-            .iter()
-            .map(|c| ColumnFamilyDescriptor::new(c.name(), Options::default()));
-        let db = DB::open_cf_descriptors(&options, path, columns)?;
-        Ok(RocksStore { db, sync })
+        let db = DB::open_cf_descriptors(&options, path, Column::descriptors())?;
+        Ok(RocksStore {
+            db: Arc::new(db),
+            sync,
+        })
     }
 
     fn cf(&self, column: Column) -> &rocksdb::ColumnFamily {
@@ -144,5 +181,89 @@ impl ShareStore for RocksStore {
         Ok(self
             .db
             .get_cf(self.cf(Column::Shares), id.to_byte_array())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::testing::{id, lossy_chain};
+    use crate::chain::ShareChain;
+    use crate::params::ConsensusParams;
+
+    fn open_chain(store: RocksStore) -> ShareChain<RocksStore> {
+        ShareChain::open(store, ConsensusParams::regtest()).unwrap()
+    }
+
+    #[test]
+    fn a_reopened_store_gives_back_the_chain_and_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut chain = open_chain(RocksStore::open(&path).unwrap());
+        for entry in lossy_chain(1, 50) {
+            let bytes = entry.id.to_byte_array().to_vec();
+            chain.insert(entry, bytes).unwrap();
+        }
+        let tip = chain.index().tip();
+        drop(chain);
+        let chain = open_chain(RocksStore::open(&path).unwrap());
+        assert_eq!(chain.index().len(), 50);
+        assert_eq!(chain.index().tip(), tip);
+        assert_eq!(
+            chain.share_bytes(&id(7)).unwrap(),
+            Some(id(7).to_byte_array().to_vec())
+        );
+        assert_eq!(chain.share_bytes(&id(999)).unwrap(), None);
+    }
+
+    #[test]
+    fn the_store_shares_a_database_with_other_column_families() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let mut columns = Column::descriptors();
+        columns.push(ColumnFamilyDescriptor::new(
+            "federation_notes",
+            Options::default(),
+        ));
+        let db = Arc::new(DB::open_cf_descriptors(&options, dir.path(), columns).unwrap());
+        let mut chain = open_chain(RocksStore::with_db(db.clone()).unwrap());
+        for entry in lossy_chain(1, 3) {
+            chain.insert(entry, vec![1, 2, 3]).unwrap();
+        }
+        let other = db.cf_handle("federation_notes").unwrap();
+        db.put_cf(other, b"k", b"v").unwrap();
+        assert_eq!(chain.store().load().unwrap().entries.len(), 3);
+        assert_eq!(db.get_cf(other, b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn a_database_without_the_sharechain_columns_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        let db = Arc::new(DB::open(&options, dir.path()).unwrap());
+        let err = RocksStore::with_db(db)
+            .err()
+            .expect("no sharechain columns");
+        assert!(err.to_string().contains("sharechain_shares"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_entry_is_a_typed_error_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut chain = open_chain(RocksStore::open(&path).unwrap());
+        for entry in lossy_chain(1, 3) {
+            chain.insert(entry, Vec::new()).unwrap();
+        }
+        drop(chain);
+        let store = RocksStore::open(&path).unwrap();
+        let entries = store.cf(Column::Entries);
+        let key = entry_key(1, &id(2));
+        store.db.put_cf(entries, key, [1u8, 2, 3]).unwrap();
+        let err = store.load().expect_err("truncated entry");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     }
 }

@@ -1,0 +1,104 @@
+//! Five `sharemint node` processes on loopback, each with its own
+//! `sharemint mine`, sharing one regtest bitcoind (issue 5): they find
+//! each other from bootstrap addresses, every share found anywhere ends up
+//! in every node's chain, all reach the same tip, and the blocks they find
+//! pay the federation.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bitcoin::{Amount, BlockHash};
+use serde_json::Value;
+use tests::{NodeSetup, TestBitcoind, TestKey, TestMiner, TestNode};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sharemint");
+const NODES: usize = 5;
+
+fn count(stats: &Value, field: &str) -> u64 {
+    stats[field].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_with_miners_share_one_chain() {
+    tests::init_logging();
+    let bitcoind = TestBitcoind::regtest().await;
+    let federation = TestKey::new();
+    let dirs: Vec<_> = (0..NODES).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut nodes: Vec<TestNode> = Vec::new();
+    for dir in &dirs {
+        let mut setup = NodeSetup::new(Path::new(BIN), dir.path(), &federation.descriptor());
+        // A line: each node knows only the one before it; discovery does the rest.
+        if let Some(prev) = nodes.last() {
+            setup.bootstrap = vec![prev.setup.p2p_addr()];
+        }
+        nodes.push(TestNode::start_with(setup, &bitcoind).await);
+    }
+    let miners: Vec<TestMiner> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            TestMiner::start(
+                Path::new(BIN),
+                &node.setup.stratum_addr(),
+                &format!("miner{i}.cpu"),
+                true,
+            )
+        })
+        .collect();
+    for (i, node) in nodes.iter().enumerate() {
+        node.wait_for(
+            &format!("node {i}: 3 own shares"),
+            Duration::from_secs(180),
+            |s| count(s, "own_shares") >= 3,
+        )
+        .await;
+    }
+    for miner in miners {
+        miner.stop().await;
+    }
+
+    // Once gossip settles every node holds every share and the same tip.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let all = loop {
+        let mut all = Vec::new();
+        for node in &nodes {
+            all.push(node.stats().await.expect("stats"));
+        }
+        let found: u64 = all.iter().map(|s| count(s, "own_shares")).sum();
+        let same = all
+            .iter()
+            .all(|s| s["chain_tip"] == all[0]["chain_tip"] && count(s, "shares_in_chain") == found);
+        if same {
+            break all;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nodes did not converge: {found} shares found; {:#?}",
+            all.iter()
+                .map(|s| (s["chain_tip"].clone(), count(s, "shares_in_chain")))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for (i, stats) in all.iter().enumerate() {
+        assert!(count(stats, "own_shares") >= 3, "node {i}: {stats}");
+    }
+
+    // Every block any node found pays the federation and nothing else.
+    let mut blocks = 0;
+    for stats in &all {
+        for found in stats["recent_blocks"].as_array().unwrap() {
+            let hash: BlockHash = found["hash"].as_str().unwrap().parse().unwrap();
+            let block = bitcoind.block(&hash).await;
+            let valued: Vec<_> = block.txdata[0]
+                .output
+                .iter()
+                .filter(|o| o.value > Amount::ZERO)
+                .collect();
+            assert_eq!(valued.len(), 1);
+            assert_eq!(valued[0].script_pubkey, federation.script_pubkey());
+            blocks += 1;
+        }
+    }
+    assert!(blocks >= NODES, "only {blocks} blocks found");
+}
