@@ -9,7 +9,6 @@
 //! passes with probability about 2^-128. On failure the caller checks one by
 //! one to name the culprit.
 
-use crate::tbs;
 use std::collections::HashMap;
 
 use bitcoin::hashes::{sha256, Hash, HashEngine};
@@ -111,7 +110,7 @@ mod tests {
         PairingCheck {
             message: message.0,
             signature: sign_message(message, *key).0,
-            key: tbs::derive_pk_share(key).0,
+            key: crate::tbs::derive_pk_share(key).0,
         }
     }
 

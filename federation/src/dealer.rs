@@ -109,7 +109,7 @@ fn deal_key(threshold: u16, n: usize) -> (AggregatePublicKey, Vec<SecretKeyShare
 pub fn mint(
     config: &FederationConfig,
     secrets: &[GuardianSecrets],
-    amount: Msat,
+    amount: sharechain::Msat,
 ) -> Vec<crate::note::SpendableNote> {
     let denominations =
         crate::denomination::split(amount, &config.denomination_list()).expect("amount splits");

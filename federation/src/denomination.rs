@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use Msat;
+use sharechain::Msat;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The largest exponent any federation may configure: 2^50 msat is about
@@ -100,7 +100,7 @@ pub fn total<'a>(denominations: impl IntoIterator<Item = &'a Denomination>) -> O
     denominations
         .into_iter()
         .try_fold(0u64, |sum, d| sum.checked_add(d.msat()))
-        .map(Msat::from_msats)
+        .map(Msat::from_msat)
 }
 
 /// Splits `amount` into notes from `available`, largest first: its binary

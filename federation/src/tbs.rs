@@ -188,6 +188,28 @@ macro_rules! hex_serde {
     };
 }
 
+/// Hash by canonical encoding, so points can key maps (the curve types
+/// implement no `Hash`).
+macro_rules! hash_by_encoding {
+    ($($ty:ident),*) => {$(
+        impl std::hash::Hash for $ty {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.to_compressed().hash(state);
+            }
+        }
+    )*};
+}
+
+hash_by_encoding!(
+    PublicKeyShare,
+    AggregatePublicKey,
+    Message,
+    BlindedMessage,
+    BlindedSignatureShare,
+    BlindedSignature,
+    Signature
+);
+
 hex_serde!(SecretKeyShare, Scalar, 32, to_bytes, from_bytes);
 hex_serde!(BlindingKey, Scalar, 32, to_bytes, from_bytes);
 hex_serde!(PublicKeyShare, G2Affine, 96, to_compressed, from_compressed);

@@ -8,6 +8,7 @@ pub mod store;
 pub mod types;
 pub mod work;
 
+pub use pplns::Msat;
 pub use types::{ClaimKey, ShareCommitment, ShareId};
 
 // Share format, validation and retarget.

@@ -12,7 +12,7 @@ use federation::client::{ClientError, Wallet, WalletError, WalletSeed};
 use federation::guardian::{
     BitcoinSource, BlockStatus, ChainSources, Guardian, SharechainSource, SourceError,
 };
-use federation::{Msat, FederationConfig};
+use federation::FederationConfig;
 use futures::future::BoxFuture;
 use node::bitcoind::BitcoindClient;
 use secp256k1::{Keypair, SECP256K1};
@@ -80,8 +80,9 @@ fn entry(share: &Share) -> ChainEntry {
         id: ShareId::from_block_hash(share.header.block_hash()),
         parent: share.data.prev_share,
         uncles: share.data.uncles.clone(),
+        share_bits: share.data.share_bits,
         work: Work::from_target(target),
-        timestamp: u64::from(share.header.time),
+        time: share.header.time,
         claim_key: share.data.claim_key,
         bitcoin_height: 0,
         bitcoin_prev: share.header.prev_blockhash,
@@ -117,7 +118,7 @@ struct Setup {
 async fn setup() -> Setup {
     tests::init_logging();
     let bitcoind = TestBitcoind::regtest().await;
-    let ports = tests::free_ports(4);
+    let ports = tests::ports::free_ports(4);
     let (config, secrets) = federation::dealer::deal(4, Network::Regtest, 43, |i| {
         format!("http://127.0.0.1:{}", ports[i])
     });

@@ -34,7 +34,7 @@ impl TestFederation {
     /// Starts `n` guardians; `malice` names guardians running a test mode.
     pub async fn start(n: usize, malice: &[(usize, &'static str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let ports = tests::free_ports(n);
+        let ports = tests::ports::free_ports(n);
         let (config, secrets) = federation::dealer::deal(n, Network::Regtest, 40, |i| {
             format!("http://127.0.0.1:{}", ports[i])
         });

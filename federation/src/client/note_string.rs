@@ -6,7 +6,6 @@
 //! It carries the spend keys: whoever holds the string can spend the notes,
 //! so a receiver reissues them at once. Decoding is capped and strict.
 
-use crate::tbs;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -85,9 +84,9 @@ impl NoteString {
     }
 
     /// Total value.
-    pub fn amount(&self) -> Msat {
+    pub fn amount(&self) -> sharechain::Msat {
         crate::denomination::total(self.notes.iter().map(|n| &n.denomination))
-            .unwrap_or(Msat::from_msats(u64::MAX))
+            .unwrap_or(sharechain::Msat::from_msat(u64::MAX))
     }
 }
 
@@ -98,7 +97,7 @@ mod tests {
 
     fn sample() -> NoteString {
         let output = crate::note::PendingOutput::random(Denomination::from_msat(8).unwrap());
-        let signature = tbs::Signature(bls12_381::G1Affine::generator());
+        let signature = crate::tbs::Signature(bls12_381::G1Affine::generator());
         NoteString {
             version: 1,
             federation_id: FederationId([7; 32]),

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use Msat;
+use sharechain::Msat;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
 use secp256k1::Keypair;
 use serde::{Deserialize, Serialize};
