@@ -46,7 +46,7 @@ async fn send_receive_and_the_senders_copy_is_refused() {
     // every guardian as already spent.
     let error = alice.receive(&sent).await.unwrap_err();
     let codes = refusal_codes(&error);
-    assert!(codes.len() >= 2, "{error}");
+    assert!(!codes.is_empty(), "{error}");
     assert!(codes.iter().all(|(_, c)| *c == ErrorCode::AlreadySpent), "{error}");
     assert_eq!(alice.balance().unwrap(), Msat::from_msat(100_000 - 12_345));
 
@@ -55,7 +55,7 @@ async fn send_receive_and_the_senders_copy_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_receives_through_overlapping_guardians_never_both_succeed() {
+async fn concurrent_receives_through_overlapping_guardians_exactly_one_succeeds() {
     let federation = TestFederation::start(4, &[]).await;
     let dirs = tempfile::tempdir().unwrap();
     let bob = federation.wallet(&dirs.path().join("bob"));
@@ -69,17 +69,21 @@ async fn concurrent_receives_through_overlapping_guardians_never_both_succeed() 
             bob.receive_via(&notes, Some(&left)),
             carol.receive_via(&notes, Some(&right))
         );
-        assert!(a.is_err() || b.is_err(), "the same notes were received twice");
-        successes += usize::from(a.is_ok()) + usize::from(b.is_ok());
-        // Whatever happened, a later attempt through all guardians cannot
-        // succeed once any side holds t locks, and never creates money.
-        let again = bob.receive(&notes).await;
-        assert!(!(again.is_ok() && (a.is_ok() || b.is_ok())));
+        assert!(
+            a.is_ok() != b.is_ok(),
+            "exactly one receive must succeed: bob {:?}, carol {:?}",
+            a.as_ref().map_err(ToString::to_string),
+            b.as_ref().map_err(ToString::to_string)
+        );
+        let loser = a.err().or(b.err()).unwrap();
+        let codes = refusal_codes(&loser);
+        assert!(codes.iter().any(|(_, c)| *c == ErrorCode::AlreadySpent), "{loser}");
+        successes += 1;
+        // A later attempt through all guardians is refused too.
+        assert!(bob.receive(&notes).await.is_err());
     }
     let total = bob.balance().unwrap().msat() + carol.balance().unwrap().msat();
-    assert_eq!(total % (4_096 + 3), 0);
-    assert!(total <= rounds * (4_096 + 3));
-    assert!(successes >= 1, "no concurrent receive ever succeeded");
+    assert_eq!(total, successes as u64 * (4_096 + 3), "no money created or lost");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,9 +95,10 @@ async fn sequential_double_receive_is_refused() {
     let notes = federation.note_string(federation.mint(777));
     bob.receive_via(&notes, Some(&peers(&[0, 1, 2]))).await.unwrap();
     let error = carol.receive_via(&notes, Some(&peers(&[1, 2, 3]))).await.unwrap_err();
+    // Guardians are asked in order; the first (1) refuses with proof that
+    // the note's key signed bob's request, and the client stops there.
     let codes = refusal_codes(&error);
-    assert!(codes.contains(&(PeerId(1), ErrorCode::AlreadySpent)), "{error}");
-    assert!(codes.contains(&(PeerId(2), ErrorCode::AlreadySpent)), "{error}");
+    assert_eq!(codes, vec![(PeerId(1), ErrorCode::AlreadySpent)], "{error}");
     assert_eq!(carol.balance().unwrap(), Msat::ZERO);
 }
 
@@ -166,7 +171,9 @@ async fn a_guardian_that_signs_double_spends_cannot_make_one() {
         panic!("{error}");
     };
     assert!(*valid <= 1, "{error}");
-    assert!(failures.refusals().filter(|(_, e)| e.code == ErrorCode::AlreadySpent).count() >= 2);
+    // Guardian 0 signs anyway; guardian 1 refuses with proof and the client
+    // stops: one valid answer of the three needed.
+    assert!(failures.refusals().any(|(_, e)| e.code == ErrorCode::AlreadySpent), "{error}");
     assert_eq!(carol.balance().unwrap(), Msat::ZERO);
 }
 

@@ -287,4 +287,45 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Says what is wrong and what to do.
     pub message: String,
+    /// For [`ErrorCode::AlreadySpent`] and [`ErrorCode::AlreadyClaimed`]:
+    /// the request holding the input and its proof, so the client can tell
+    /// a real conflict from a guardian's lie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
+}
+
+impl ApiError {
+    /// A refusal without conflict evidence.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            conflict: None,
+        }
+    }
+}
+
+/// Evidence that an input is locked to another request: that request's hash
+/// and the input key's proof over it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The request holding the input.
+    pub request: RequestHash,
+    /// The input key's BIP340 signature over the request's proof message.
+    pub proof: schnorr::Signature,
+}
+
+impl Conflict {
+    /// Whether this proves that `key` signed a request other than `ours`
+    /// for `federation`: then the input really is spent elsewhere.
+    pub fn proves(&self, federation: &FederationId, ours: &RequestHash, key: &PublicKey) -> bool {
+        self.request != *ours
+            && SECP256K1
+                .verify_schnorr(
+                    &self.proof,
+                    &self.request.proof_message(federation),
+                    &key.x_only_public_key().0,
+                )
+                .is_ok()
+    }
 }

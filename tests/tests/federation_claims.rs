@@ -89,6 +89,19 @@ fn entry(share: &Share) -> ChainEntry {
     }
 }
 
+/// A block time bitcoind accepts on `tip`: now, or past the tip's median
+/// time when earlier blocks were mined with later clocks.
+async fn block_time(bitcoind: &TestBitcoind, tip: BlockHash) -> u32 {
+    let header: serde_json::Value = bitcoind
+        .client()
+        .call("getblockheader", &[serde_json::json!(tip), serde_json::json!(true)])
+        .await
+        .unwrap();
+    let median = header["mediantime"].as_u64().unwrap() as u32;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
+    now.max(median + 1)
+}
+
 /// A share on `parent` that meets its share target and the block target.
 fn grind(config: &sharechain::SharechainConfig, recipe: &ShareRecipe) -> Share {
     let share_target = target_from_bits(recipe.share_bits).unwrap();
@@ -132,8 +145,7 @@ async fn setup() -> Setup {
     for key in &keys[..3] {
         let tip = bitcoind.client().get_best_block_hash().await.unwrap();
         let height = bitcoind.height().await as u32;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
-        let mut recipe = ShareRecipe::new(tip, height + 1, now, params.initial_share_bits);
+        let mut recipe = ShareRecipe::new(tip, height + 1, block_time(&bitcoind, tip).await, params.initial_share_bits);
         recipe.prev_share = prev;
         recipe.claim_key = ClaimKey::new(key.public_key());
         let share = grind(&sharechain_config, &recipe);

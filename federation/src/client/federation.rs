@@ -18,7 +18,7 @@ use tracing::warn;
 
 use crate::api::{
     ApiError, ClaimRequest, NoteStateRequest, NoteStateResponse, RecoverRequest, RecoverResponse,
-    ReissueRequest, SignatureShares,
+    ReissueRequest, RequestHash, SignatureShares,
 };
 use crate::config::{FederationConfig, FederationId, PeerId};
 use crate::crypto::{batch_check, PairingCheck};
@@ -203,7 +203,9 @@ impl FederationClient {
         peers: Option<&[PeerId]>,
     ) -> Result<Issued, ClientError> {
         let peers = peers.map_or_else(|| self.all_peers(), <[PeerId]>::to_vec);
-        self.issue("v1/reissue", request, &request.outputs, outputs, &peers)
+        let input_keys: Vec<PublicKey> = request.inputs.iter().map(|n| n.nonce).collect();
+        let own = request.hash();
+        self.issue("v1/reissue", request, own, &input_keys, &request.outputs, outputs, &peers)
             .await
     }
 
@@ -219,7 +221,9 @@ impl FederationClient {
         let blinded = outputs.iter().map(PendingOutput::blinded).collect();
         let request = ClaimRequest::new(&self.id, block, share, blinded, claim_key);
         let peers = self.all_peers();
-        self.issue("v1/claim", &request, &request.outputs, outputs, &peers)
+        let own = request.hash();
+        let input_keys = [claim_key.public_key()];
+        self.issue("v1/claim", &request, own, &input_keys, &request.outputs, outputs, &peers)
             .await
     }
 
@@ -352,44 +356,92 @@ impl FederationClient {
         })
     }
 
-    /// Sends a signing request to `peers`, verifies each answer's shares as
-    /// it arrives and combines the first t valid ones into notes.
+    /// Asks `peers` one at a time, in ascending id order, until t of them
+    /// gave valid signature shares, combines those into notes, and sends the
+    /// request to the remaining peers in the background.
+    ///
+    /// Why one at a time and in one global order: two clients spending the
+    /// same input in parallel through different guardians could each lock
+    /// some guardians and both end short of t, the input stuck for good.
+    /// Walking guardians in the same order, the first guardian both reach
+    /// decides, and the loser stops there, refused with proof that the
+    /// input's own key signed the other request. After that point the loser
+    /// locks nothing more, so the winner meets no guardian the loser holds:
+    /// exactly one of them completes. A refusal without such proof is a
+    /// guardian's lie: it is named and the walk goes on.
+    #[allow(clippy::too_many_arguments)]
     async fn issue<R: Serialize + Sync>(
         &self,
         path: &str,
         request: &R,
+        own: RequestHash,
+        input_keys: &[PublicKey],
         blinded: &[BlindedOutput],
         outputs: &[PendingOutput],
         peers: &[PeerId],
     ) -> Result<Issued, ClientError> {
         let threshold = self.threshold();
+        let mut peers = peers.to_vec();
+        peers.sort();
+        peers.dedup();
+        let body = serde_json::to_vec(request).expect("requests always serialize");
         let mut valid: BTreeMap<u64, Vec<BlindedSignatureShare>> = BTreeMap::new();
         let mut failures = Failures::default();
-        let mut answers = self.send_all::<R, SignatureShares>(path, request, peers);
-        while let Some((peer, answer)) = answers.next().await {
-            let checked = answer.and_then(|a| self.check_shares(peer, blinded, a));
-            match checked {
+        for (asked, peer) in peers.iter().enumerate() {
+            if valid.len() == threshold {
+                self.send_in_background(path, &body, &peers[asked..]);
+                break;
+            }
+            if valid.len() + (peers.len() - asked) < threshold {
+                break;
+            }
+            let answer = post::<SignatureShares>(self.http.clone(), self.url(*peer, path), body.clone())
+                .await
+                .and_then(|a| self.check_shares(*peer, blinded, a));
+            match answer {
                 Ok(shares) => {
                     valid.insert(peer.tbs_index(), shares);
+                }
+                Err(GuardianFailure::Refused(error)) if error.conflict.is_some() => {
+                    let proven = error.conflict.is_some_and(|c| {
+                        input_keys.iter().any(|key| c.proves(&self.id, &own, key))
+                    });
+                    if proven {
+                        failures.0.insert(*peer, GuardianFailure::Refused(error));
+                        return Err(self.not_enough(valid.len(), failures));
+                    }
+                    let why = "it refused with a conflict that no input key signed".to_string();
+                    warn!(%peer, why, "guardian misbehaves");
+                    failures.0.insert(*peer, GuardianFailure::Misbehaving(why));
                 }
                 Err(failure) => {
                     if let GuardianFailure::Misbehaving(why) = &failure {
                         warn!(%peer, why, "guardian misbehaves: its signature shares were not used");
                     }
-                    failures.0.insert(peer, failure);
+                    failures.0.insert(*peer, failure);
                 }
             }
-            if valid.len() == threshold {
-                return Ok(Issued {
-                    notes: combine(outputs, &valid),
-                    failures,
-                });
-            }
-            if valid.len() + answers.len() < threshold {
-                break;
-            }
         }
-        Err(self.not_enough(valid.len(), failures))
+        if valid.len() < threshold {
+            return Err(self.not_enough(valid.len(), failures));
+        }
+        Ok(Issued {
+            notes: combine(outputs, &valid),
+            failures,
+        })
+    }
+
+    /// Posts an answered request to the guardians not yet asked, so every
+    /// honest guardian ends up holding its locks; answers are not needed.
+    fn send_in_background(&self, path: &str, body: &[u8], peers: &[PeerId]) {
+        for peer in peers {
+            let (http, url, body) = (self.http.clone(), self.url(*peer, path), body.to_vec());
+            tokio::spawn(async move {
+                if let Err(failure) = post::<SignatureShares>(http, url.clone(), body).await {
+                    tracing::debug!(url, %failure, "late copy of an answered request");
+                }
+            });
+        }
     }
 
     /// Verifies all of one guardian's shares in one batch.

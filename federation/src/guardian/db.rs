@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
-use secp256k1::PublicKey;
+use secp256k1::{schnorr, PublicKey};
 use sharechain::ShareId;
 use crate::tbs::{BlindedMessage, BlindedSignatureShare};
 
@@ -91,6 +91,39 @@ impl LockKey {
     }
 }
 
+/// Who holds an input: the request it is locked to, and the spend or claim
+/// proof that authorised that request. The proof lets a client that is
+/// refused check that the conflict is real (the input's own key signed a
+/// different request) rather than a guardian's lie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lock {
+    /// The request holding the input.
+    pub request: RequestHash,
+    /// The input key's BIP340 signature over that request's proof message.
+    pub proof: schnorr::Signature,
+}
+
+impl Lock {
+    const ENCODED_LEN: usize = 32 + 64;
+
+    fn encode(&self) -> [u8; Self::ENCODED_LEN] {
+        let mut bytes = [0u8; Self::ENCODED_LEN];
+        bytes[..32].copy_from_slice(&self.request.0);
+        bytes[32..].copy_from_slice(self.proof.as_ref());
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Lock, DbError> {
+        let corrupt = || DbError::Corrupt("lock value is not a request hash and proof");
+        if bytes.len() != Self::ENCODED_LEN {
+            return Err(corrupt());
+        }
+        let request = RequestHash(bytes[..32].try_into().map_err(|_| corrupt())?);
+        let proof = schnorr::Signature::from_slice(&bytes[32..]).map_err(|_| corrupt())?;
+        Ok(Lock { request, proof })
+    }
+}
+
 /// Database failures.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -98,12 +131,12 @@ pub enum DbError {
     #[error("guardian database: {0}")]
     Rocks(#[from] rocksdb::Error),
     /// An input is locked to another request.
-    #[error("{key:?} is already locked to request {request}")]
+    #[error("{key:?} is already locked to request {}", holder.request)]
     Locked {
         /// The input.
         key: LockKey,
-        /// The request holding it.
-        request: RequestHash,
+        /// The request holding it, with its proof.
+        holder: Lock,
     },
     /// Stored bytes do not decode: the database is damaged.
     #[error("guardian database is corrupt: {0}")]
@@ -148,14 +181,15 @@ impl GuardianDb {
             .expect("every column family is created on open")
     }
 
-    /// Locks `inputs` to `request` and stores `answer` (the shares for
+    /// Locks `inputs` (each with the proof that authorises `request` to
+    /// spend it) to `request` and stores `answer` (the shares for
     /// `outputs`), durably, unless the request was answered before (then its
     /// stored answer is returned). Refuses if an input is locked to another
     /// request, unless `check_locks` is off (the test-only malicious mode).
     pub fn commit(
         &self,
         request: RequestHash,
-        inputs: &[LockKey],
+        inputs: &[(LockKey, schnorr::Signature)],
         outputs: &[BlindedOutput],
         answer: &[BlindedSignatureShare],
         check_locks: bool,
@@ -165,18 +199,16 @@ impl GuardianDb {
             return Ok(Committed::Retry(stored));
         }
         if check_locks {
-            for input in inputs {
+            for (input, _) in inputs {
                 if let Some(holder) = self.lock_holder(input)? {
-                    return Err(DbError::Locked {
-                        key: *input,
-                        request: holder,
-                    });
+                    return Err(DbError::Locked { key: *input, holder });
                 }
             }
         }
         let mut batch = WriteBatch::default();
-        for input in inputs {
-            batch.put_cf(self.cf(input.column()), input.key(), request.0);
+        for (input, proof) in inputs {
+            let lock = Lock { request, proof: *proof };
+            batch.put_cf(self.cf(input.column()), input.key(), lock.encode());
         }
         batch.put_cf(self.cf(Column::Answers), request.0, encode_shares(answer));
         for (output, share) in outputs.iter().zip(answer) {
@@ -197,15 +229,10 @@ impl GuardianDb {
     }
 
     /// The request an input is locked to, if any.
-    pub fn lock_holder(&self, input: &LockKey) -> Result<Option<RequestHash>, DbError> {
+    pub fn lock_holder(&self, input: &LockKey) -> Result<Option<Lock>, DbError> {
         match self.db.get_cf(self.cf(input.column()), input.key())? {
             None => Ok(None),
-            Some(bytes) => {
-                let hash: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| DbError::Corrupt("lock value is not a request hash"))?;
-                Ok(Some(RequestHash(hash)))
-            }
+            Some(bytes) => Lock::decode(&bytes).map(Some),
         }
     }
 

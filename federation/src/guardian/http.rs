@@ -102,10 +102,10 @@ async fn blocking<T: Serialize + Send + 'static>(
     let result = tokio::task::spawn_blocking(move || work(&guardian))
         .await
         .map_err(|e| {
-            Refusal(ApiError {
-                code: crate::api::ErrorCode::Internal,
-                message: format!("guardian task failed: {e}"),
-            })
+            Refusal(ApiError::new(
+                crate::api::ErrorCode::Internal,
+                format!("guardian task failed: {e}"),
+            ))
         })?;
     Ok(Json(result?))
 }

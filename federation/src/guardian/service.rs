@@ -7,6 +7,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use secp256k1::schnorr;
+
 use bls12_381::Scalar;
 use group::ff::Field;
 use sharechain::pplns::Msat;
@@ -14,14 +16,14 @@ use crate::tbs::{sign_message, BlindedSignatureShare, SecretKeyShare};
 use tracing::{info, warn};
 
 use crate::api::{
-    verify_proof, ApiError, ClaimRequest, ErrorCode, Health, NoteStateRequest, NoteStateResponse,
+    verify_proof, ApiError, ClaimRequest, Conflict, ErrorCode, Health, NoteStateRequest, NoteStateResponse,
     RecoverRequest, RecoverResponse, ReissueRequest, RequestHash, SignatureShares,
     MAX_REQUEST_ITEMS,
 };
 use crate::config::{FederationConfig, FederationId};
 use crate::crypto::{batch_check, failing_checks, PairingCheck};
 use crate::denomination::total;
-use crate::guardian::db::{Committed, DbError, GuardianDb, LockKey};
+use crate::guardian::db::{Committed, DbError, GuardianDb, Lock, LockKey};
 use crate::guardian::sources::{ChainSources, SourceError};
 use crate::note::{BlindedOutput, Note};
 use crate::secrets::{GuardianSecrets, SecretsError};
@@ -62,22 +64,22 @@ pub enum RequestError {
         outputs: u64,
     },
     /// A note is locked to another request.
-    #[error("note {nonce} is already spent (locked to request {request})")]
+    #[error("note {nonce} is already spent (locked to request {})", holder.request)]
     AlreadySpent {
         /// The note.
         nonce: secp256k1::PublicKey,
-        /// The request it is locked to.
-        request: RequestHash,
+        /// The request it is locked to, with the note key's proof.
+        holder: Lock,
     },
     /// The payout was claimed with other outputs.
-    #[error("share {share} of block {block} was already claimed (request {request})")]
+    #[error("share {share} of block {block} was already claimed (request {})", holder.request)]
     AlreadyClaimed {
         /// The block share.
         block: sharechain::ShareId,
         /// The paid share.
         share: sharechain::ShareId,
-        /// The claim holding it.
-        request: RequestHash,
+        /// The claim holding it, with the claim key's proof.
+        holder: Lock,
     },
     /// Too few confirmations.
     #[error("block {block} has {confirmations} confirmations here; claims need {needed}")]
@@ -133,9 +135,19 @@ impl RequestError {
 
     /// As sent to the client.
     pub fn to_api(&self) -> ApiError {
+        let conflict = match self {
+            RequestError::AlreadySpent { holder, .. } | RequestError::AlreadyClaimed { holder, .. } => {
+                Some(Conflict {
+                    request: holder.request,
+                    proof: holder.proof,
+                })
+            }
+            _ => None,
+        };
         ApiError {
             code: self.code(),
             message: self.to_string(),
+            conflict,
         }
     }
 }
@@ -223,7 +235,12 @@ impl Guardian {
             }
         }
         self.check_note_signatures(&request.inputs)?;
-        let locks: Vec<LockKey> = request.inputs.iter().map(|n| LockKey::Nonce(n.nonce)).collect();
+        let locks: Vec<(LockKey, schnorr::Signature)> = request
+            .inputs
+            .iter()
+            .zip(&request.proofs)
+            .map(|(note, proof)| (LockKey::Nonce(note.nonce), *proof))
+            .collect();
         self.sign_and_commit(hash, &locks, &request.outputs)
     }
 
@@ -277,7 +294,7 @@ impl Guardian {
             block: request.block,
             share: request.share,
         };
-        let shares = self.sign_and_commit(hash, &[lock], &request.outputs)?;
+        let shares = self.sign_and_commit(hash, &[(lock, request.proof)], &request.outputs)?;
         info!(block = %request.block, share = %request.share, amount = outputs, "claim signed");
         Ok(shares)
     }
@@ -371,7 +388,7 @@ impl Guardian {
     fn sign_and_commit(
         &self,
         hash: RequestHash,
-        locks: &[LockKey],
+        locks: &[(LockKey, schnorr::Signature)],
         outputs: &[BlindedOutput],
     ) -> Result<SignatureShares, RequestError> {
         let shares: Vec<BlindedSignatureShare> = outputs.iter().map(|o| self.sign(o)).collect();
@@ -379,7 +396,7 @@ impl Guardian {
         let shares = match self.db.commit(hash, locks, outputs, &shares, check_locks) {
             Ok(Committed::New) => shares,
             Ok(Committed::Retry(stored)) => stored,
-            Err(DbError::Locked { key, request }) => return Err(locked_error(key, request)),
+            Err(DbError::Locked { key, holder }) => return Err(locked_error(key, holder)),
             Err(other) => return Err(RequestError::Db(other)),
         };
         Ok(SignatureShares {
@@ -399,13 +416,13 @@ impl Guardian {
     }
 }
 
-fn locked_error(key: LockKey, request: RequestHash) -> RequestError {
+fn locked_error(key: LockKey, holder: Lock) -> RequestError {
     match key {
-        LockKey::Nonce(nonce) => RequestError::AlreadySpent { nonce, request },
+        LockKey::Nonce(nonce) => RequestError::AlreadySpent { nonce, holder },
         LockKey::Claim { block, share } => RequestError::AlreadyClaimed {
             block,
             share,
-            request,
+            holder,
         },
     }
 }
