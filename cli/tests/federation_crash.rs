@@ -7,7 +7,9 @@ mod federation_support;
 
 use std::time::Duration;
 
-use federation::api::{ApiError, ErrorCode, NoteStateRequest, NoteStateResponse, ReissueRequest, SignatureShares};
+use federation::api::{
+    ApiError, ErrorCode, NoteStateRequest, NoteStateResponse, ReissueRequest, SignatureShares,
+};
 use federation::{PendingOutput, SpendableNote};
 use federation_support::TestFederation;
 
@@ -23,8 +25,16 @@ fn request(federation: &TestFederation, notes: &[SpendableNote]) -> ReissueReque
     )
 }
 
-async fn post(http: &reqwest::Client, url: &str, request: &ReissueRequest) -> Result<Result<SignatureShares, ApiError>, reqwest::Error> {
-    let response = http.post(format!("{url}/v1/reissue")).json(request).send().await?;
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    request: &ReissueRequest,
+) -> Result<Result<SignatureShares, ApiError>, reqwest::Error> {
+    let response = http
+        .post(format!("{url}/v1/reissue"))
+        .json(request)
+        .send()
+        .await?;
     if response.status().is_success() {
         Ok(Ok(response.json().await?))
     } else {
@@ -37,7 +47,10 @@ async fn kill_9_mid_reissue_loses_no_lock() {
     let mut federation = TestFederation::start(4, &[]).await;
     let url = federation.url(1);
     let minted: Vec<Vec<SpendableNote>> = (0..300).map(|_| federation.mint(1_000 + 23)).collect();
-    let requests: Vec<ReissueRequest> = minted.iter().map(|notes| request(&federation, notes)).collect();
+    let requests: Vec<ReissueRequest> = minted
+        .iter()
+        .map(|notes| request(&federation, notes))
+        .collect();
 
     // Stream requests at guardian 1 from a task; kill it while they flow.
     let http = reqwest::Client::new();
@@ -58,8 +71,14 @@ async fn kill_9_mid_reissue_loses_no_lock() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     federation.kill(1);
     let answered = sender.await.unwrap();
-    assert!(!answered.is_empty(), "guardian answered nothing before the kill");
-    assert!(answered.len() < requests.len(), "the kill came after every request");
+    assert!(
+        !answered.is_empty(),
+        "guardian answered nothing before the kill"
+    );
+    assert!(
+        answered.len() < requests.len(),
+        "the kill came after every request"
+    );
     federation.restart(1).await;
 
     // Every acknowledged note is still spent there.
@@ -76,13 +95,19 @@ async fn kill_9_mid_reissue_loses_no_lock() {
         .json()
         .await
         .unwrap();
-    assert!(state.spent.iter().all(|s| *s), "a lock acknowledged before the kill was lost");
+    assert!(
+        state.spent.iter().all(|s| *s),
+        "a lock acknowledged before the kill was lost"
+    );
 
     // Retries get the identical answer; a different request for the same
     // notes is refused as already spent.
     for (i, shares) in &answered {
         let again = post(&http, &url, &requests[*i]).await.unwrap().unwrap();
-        assert_eq!(&again, shares, "retry of request {i} got a different answer");
+        assert_eq!(
+            &again, shares,
+            "retry of request {i} got a different answer"
+        );
     }
     let (first, _) = answered[0];
     let conflicting = request(&federation, &minted[first]);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bitcoin::Network;
 use federation::client::FederationClient;
 use federation::guardian::Guardian;
-use federation::{Msat, Denomination, PendingOutput};
+use federation::{Denomination, Msat, PendingOutput};
 
 const NOTES: usize = 10;
 const ROUNDS: usize = 200;
@@ -23,12 +23,27 @@ async fn main() {
         }
         v
     };
-    let ports: Vec<u16> = listeners.iter().map(|l| l.local_addr().unwrap().port()).collect();
-    let (config, secrets) = federation::dealer::deal(4, Network::Regtest, 20, |i| format!("http://127.0.0.1:{}", ports[i]));
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    let (config, secrets) = federation::dealer::deal(4, Network::Regtest, 20, |i| {
+        format!("http://127.0.0.1:{}", ports[i])
+    });
     let dir = tempfile::tempdir().unwrap();
     for (i, (secret, listener)) in secrets.iter().cloned().zip(listeners).enumerate() {
-        let guardian = Guardian::open(config.clone(), secret, &dir.path().join(i.to_string()), None, None).unwrap();
-        tokio::spawn(federation::guardian::http::serve(Arc::new(guardian), listener));
+        let guardian = Guardian::open(
+            config.clone(),
+            secret,
+            &dir.path().join(i.to_string()),
+            None,
+            None,
+        )
+        .unwrap();
+        tokio::spawn(federation::guardian::http::serve(
+            Arc::new(guardian),
+            listener,
+        ));
     }
     let client = FederationClient::new(config.clone());
     let d = Denomination::from_msat(1024).unwrap();

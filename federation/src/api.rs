@@ -14,10 +14,10 @@
 
 use std::fmt;
 
+use crate::tbs::{BlindedMessage, BlindedSignatureShare};
 use secp256k1::{schnorr, Keypair, Message, PublicKey, XOnlyPublicKey, SECP256K1};
 use serde::{Deserialize, Serialize};
 use sharechain::ShareId;
-use crate::tbs::{BlindedMessage, BlindedSignatureShare};
 
 use crate::config::{FederationId, PeerId};
 use crate::crypto::tagged_hash;
@@ -291,7 +291,7 @@ pub struct ApiError {
     /// the request holding the input and its proof, so the client can tell
     /// a real conflict from a guardian's lie.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conflict: Option<Conflict>,
+    pub conflict: Option<Box<Conflict>>,
 }
 
 impl ApiError {

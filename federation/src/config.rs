@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::tbs::{AggregatePublicKey, PublicKeyShare};
 use bitcoin::{Network, ScriptBuf};
 use miniscript::descriptor::{Descriptor, Wsh};
 use serde::{Deserialize, Serialize};
 use sharechain::{ConsensusParams, SharechainConfig, SharechainId};
-use crate::tbs::{AggregatePublicKey, PublicKeyShare};
 
 use crate::crypto::tagged_hash;
 use crate::denomination::Denomination;
@@ -216,7 +216,13 @@ impl FederationConfig {
             return Err(ConfigError::Version(self.version));
         }
         let n = self.guardians.len();
-        if self.guardians.keys().enumerate().any(|(i, p)| usize::from(p.0) != i) || n == 0 {
+        if self
+            .guardians
+            .keys()
+            .enumerate()
+            .any(|(i, p)| usize::from(p.0) != i)
+            || n == 0
+        {
             return Err(ConfigError::PeerIndices);
         }
         let expected = threshold_for(n);
@@ -293,17 +299,25 @@ mod tests {
 
     #[test]
     fn dealer_config_validates_and_id_is_stable_across_layout() {
-        let (config, _) = crate::dealer::deal(4, Network::Regtest, 10, |i| format!("http://127.0.0.1:{}", 9000 + i));
+        let (config, _) = crate::dealer::deal(4, Network::Regtest, 10, |i| {
+            format!("http://127.0.0.1:{}", 9000 + i)
+        });
         config.validate().unwrap();
         let pretty = serde_json::to_string_pretty(&config).unwrap();
         let back: FederationConfig = serde_json::from_str(&pretty).unwrap();
         assert_eq!(back.id(), config.id());
         let mut wrong = config.clone();
         wrong.threshold = 2;
-        assert!(matches!(wrong.validate(), Err(ConfigError::Threshold { .. })));
+        assert!(matches!(
+            wrong.validate(),
+            Err(ConfigError::Threshold { .. })
+        ));
         let mut swapped = config.clone();
         let keys = swapped.denominations.values_mut().next().unwrap();
         keys.aggregate = config.denominations.values().nth(1).unwrap().aggregate;
-        assert!(matches!(swapped.validate(), Err(ConfigError::DenominationKeys(_))));
+        assert!(matches!(
+            swapped.validate(),
+            Err(ConfigError::DenominationKeys(_))
+        ));
     }
 }

@@ -74,8 +74,7 @@ pub fn batch_check(checks: &[PairingCheck]) -> bool {
 pub fn single_check(check: &PairingCheck) -> bool {
     let neg_g2 = G2Prepared::from(-G2Affine::generator());
     let key = G2Prepared::from(check.key);
-    multi_miller_loop(&[(&check.signature, &neg_g2), (&check.message, &key)])
-        .final_exponentiation()
+    multi_miller_loop(&[(&check.signature, &neg_g2), (&check.message, &key)]).final_exponentiation()
         == Gt::identity()
 }
 
@@ -116,8 +115,12 @@ mod tests {
 
     #[test]
     fn batch_accepts_valid_and_rejects_one_bad_signature() {
-        let keys = [SecretKeyShare(Scalar::from(7u64)), SecretKeyShare(Scalar::from(9u64))];
-        let mut checks: Vec<PairingCheck> = (0..6).map(|i| check(i, &keys[i as usize % 2])).collect();
+        let keys = [
+            SecretKeyShare(Scalar::from(7u64)),
+            SecretKeyShare(Scalar::from(9u64)),
+        ];
+        let mut checks: Vec<PairingCheck> =
+            (0..6).map(|i| check(i, &keys[i as usize % 2])).collect();
         assert!(batch_check(&checks));
         checks[3].signature = checks[2].signature;
         assert!(!batch_check(&checks));

@@ -5,10 +5,10 @@
 use crate::tbs;
 use std::collections::BTreeMap;
 
+use crate::tbs::{AggregatePublicKey, PublicKeyShare, SecretKeyShare};
 use bitcoin::Network;
 use bls12_381::Scalar;
 use group::ff::Field;
-use crate::tbs::{AggregatePublicKey, PublicKeyShare, SecretKeyShare};
 
 use crate::config::{
     federation_descriptor, threshold_for, DenominationKeys, FederationConfig, GuardianConfig,
@@ -42,7 +42,13 @@ pub fn deal(
         for (i, sk) in secret_shares.into_iter().enumerate() {
             shares[i].insert(denomination, sk);
         }
-        denominations.insert(denomination, DenominationKeys { aggregate, shares: public });
+        denominations.insert(
+            denomination,
+            DenominationKeys {
+                aggregate,
+                shares: public,
+            },
+        );
     }
     let guardians = peers
         .iter()
@@ -57,7 +63,10 @@ pub fn deal(
             (*peer, config)
         })
         .collect::<BTreeMap<_, _>>();
-    let keys = guardians.values().map(|g: &GuardianConfig| g.multisig_key).collect();
+    let keys = guardians
+        .values()
+        .map(|g: &GuardianConfig| g.multisig_key)
+        .collect();
     let descriptor = federation_descriptor(threshold, keys).expect("valid multisig");
     let mut config = FederationConfig {
         version: CONFIG_VERSION,

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use sharechain::Msat;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sharechain::Msat;
 
 /// The largest exponent any federation may configure: 2^50 msat is about
 /// 11,259 BTC, far above any coinbase, and keeps sums of notes in u64.
@@ -92,7 +92,9 @@ impl<'de> Deserialize<'de> for Denomination {
 
 /// The denominations worth `2^0 .. 2^max_exponent` msat.
 pub fn powers_of_two(max_exponent: u8) -> Result<Vec<Denomination>, DenominationError> {
-    (0..=max_exponent).map(Denomination::from_exponent).collect()
+    (0..=max_exponent)
+        .map(Denomination::from_exponent)
+        .collect()
 }
 
 /// Sum of denominations, or `None` on overflow.
@@ -157,10 +159,7 @@ mod tests {
             split(Msat::from_msat(5), &gap),
             Err(DenominationError::Unrepresentable(5))
         );
-        assert_eq!(
-            split(Msat::ZERO, &gap),
-            Err(DenominationError::ZeroAmount)
-        );
+        assert_eq!(split(Msat::ZERO, &gap), Err(DenominationError::ZeroAmount));
     }
 
     #[test]

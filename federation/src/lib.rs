@@ -22,6 +22,6 @@ pub mod tbs;
 
 pub use config::{FederationConfig, FederationId, GuardianConfig, PeerId};
 pub use denomination::{Denomination, DenominationError};
-pub use sharechain::Msat;
 pub use note::{BlindedOutput, Note, PendingOutput, SpendableNote};
 pub use secrets::GuardianSecrets;
+pub use sharechain::Msat;

@@ -6,12 +6,12 @@
 //! owner's side of a note being issued: the nonce key and the blinding key
 //! whose [`BlindedOutput`] the guardians sign.
 
-use secp256k1::{Keypair, PublicKey, SecretKey, SECP256K1};
-use serde::{Deserialize, Serialize};
 use crate::tbs::{
     blind_message, unblind_signature, BlindedMessage, BlindedSignature, BlindingKey, Message,
     Signature,
 };
+use secp256k1::{Keypair, PublicKey, SecretKey, SECP256K1};
+use serde::{Deserialize, Serialize};
 
 use crate::denomination::Denomination;
 

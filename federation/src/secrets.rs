@@ -7,8 +7,8 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use crate::tbs::SecretKeyShare;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{FederationConfig, FederationId, PeerId};
 use crate::denomination::Denomination;
@@ -29,7 +29,11 @@ pub struct GuardianSecrets {
 
 impl std::fmt::Debug for GuardianSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GuardianSecrets({}, federation {})", self.peer, self.federation_id)
+        write!(
+            f,
+            "GuardianSecrets({}, federation {})",
+            self.peer, self.federation_id
+        )
     }
 }
 
@@ -93,7 +97,9 @@ impl GuardianSecrets {
         for (denomination, keys) in &config.denominations {
             let share = self.key_shares.get(denomination).map(tbs::derive_pk_share);
             if share.as_ref() != keys.shares.get(&self.peer) {
-                return Err(SecretsError::Mismatch(format!("key share of {denomination}")));
+                return Err(SecretsError::Mismatch(format!(
+                    "key share of {denomination}"
+                )));
             }
         }
         Ok(())

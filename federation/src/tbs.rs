@@ -118,16 +118,20 @@ pub fn verify_signature_share(
 pub fn aggregate_signature_shares(
     shares: &BTreeMap<u64, BlindedSignatureShare>,
 ) -> BlindedSignature {
-    let points: Vec<(u64, G1Projective)> =
-        shares.iter().map(|(peer, share)| (*peer, G1Projective::from(share.0))).collect();
+    let points: Vec<(u64, G1Projective)> = shares
+        .iter()
+        .map(|(peer, share)| (*peer, G1Projective::from(share.0)))
+        .collect();
     BlindedSignature(interpolate_at_zero(&points).to_affine())
 }
 
 /// The aggregate key from threshold many public key shares, keyed as in
 /// [`aggregate_signature_shares`].
 pub fn aggregate_public_key_shares(shares: &BTreeMap<u64, PublicKeyShare>) -> AggregatePublicKey {
-    let points: Vec<(u64, G2Projective)> =
-        shares.iter().map(|(peer, share)| (*peer, G2Projective::from(share.0))).collect();
+    let points: Vec<(u64, G2Projective)> = shares
+        .iter()
+        .map(|(peer, share)| (*peer, G2Projective::from(share.0)))
+        .collect();
     AggregatePublicKey(interpolate_at_zero(&points).to_affine())
 }
 
@@ -150,16 +154,24 @@ fn interpolate_at_zero<G>(points: &[(u64, G)]) -> G
 where
     G: group::Group<Scalar = Scalar>,
 {
-    let xs: Vec<Scalar> = points.iter().map(|(index, _)| Scalar::from(index + 1)).collect();
-    points.iter().zip(&xs).fold(G::identity(), |sum, ((_, point), x_i)| {
-        let (numerator, denominator) = xs.iter().filter(|x_j| *x_j != x_i).fold(
-            (Scalar::one(), Scalar::one()),
-            |(num, den), x_j| (num * x_j, den * (x_j - x_i)),
-        );
-        // Distinct indices make every denominator non-zero.
-        let coefficient = numerator * denominator.invert().unwrap_or(Scalar::zero());
-        sum + *point * coefficient
-    })
+    let xs: Vec<Scalar> = points
+        .iter()
+        .map(|(index, _)| Scalar::from(index + 1))
+        .collect();
+    points
+        .iter()
+        .zip(&xs)
+        .fold(G::identity(), |sum, ((_, point), x_i)| {
+            let (numerator, denominator) = xs
+                .iter()
+                .filter(|x_j| *x_j != x_i)
+                .fold((Scalar::one(), Scalar::one()), |(num, den), x_j| {
+                    (num * x_j, den * (x_j - x_i))
+                });
+            // Distinct indices make every denominator non-zero.
+            let coefficient = numerator * denominator.invert().unwrap_or(Scalar::zero());
+            sum + *point * coefficient
+        })
 }
 
 /// Serde as lowercase hex of the canonical encoding; decoding rejects bytes
@@ -213,11 +225,29 @@ hash_by_encoding!(
 hex_serde!(SecretKeyShare, Scalar, 32, to_bytes, from_bytes);
 hex_serde!(BlindingKey, Scalar, 32, to_bytes, from_bytes);
 hex_serde!(PublicKeyShare, G2Affine, 96, to_compressed, from_compressed);
-hex_serde!(AggregatePublicKey, G2Affine, 96, to_compressed, from_compressed);
+hex_serde!(
+    AggregatePublicKey,
+    G2Affine,
+    96,
+    to_compressed,
+    from_compressed
+);
 hex_serde!(Message, G1Affine, 48, to_compressed, from_compressed);
 hex_serde!(BlindedMessage, G1Affine, 48, to_compressed, from_compressed);
-hex_serde!(BlindedSignatureShare, G1Affine, 48, to_compressed, from_compressed);
-hex_serde!(BlindedSignature, G1Affine, 48, to_compressed, from_compressed);
+hex_serde!(
+    BlindedSignatureShare,
+    G1Affine,
+    48,
+    to_compressed,
+    from_compressed
+);
+hex_serde!(
+    BlindedSignature,
+    G1Affine,
+    48,
+    to_compressed,
+    from_compressed
+);
 hex_serde!(Signature, G1Affine, 48, to_compressed, from_compressed);
 
 #[cfg(test)]
@@ -231,11 +261,17 @@ mod tests {
         let shares = (0..peers)
             .map(|peer| {
                 let x = Scalar::from(peer + 1);
-                let y = coefficients.iter().rev().fold(Scalar::zero(), |acc, c| acc * x + c);
+                let y = coefficients
+                    .iter()
+                    .rev()
+                    .fold(Scalar::zero(), |acc, c| acc * x + c);
                 SecretKeyShare(y)
             })
             .collect();
-        (shares, AggregatePublicKey(derive_pk_share(&SecretKeyShare(coefficients[0])).0))
+        (
+            shares,
+            AggregatePublicKey(derive_pk_share(&SecretKeyShare(coefficients[0])).0),
+        )
     }
 
     #[test]
@@ -254,7 +290,10 @@ mod tests {
                 assert!(verify_signature_share(blinded, *share, key));
             }
             let signature = unblind_signature(blinding, aggregate_signature_shares(&signed));
-            assert!(verify(message, signature, aggregate), "subset without peer {skip}");
+            assert!(
+                verify(message, signature, aggregate),
+                "subset without peer {skip}"
+            );
             assert!(!verify(Message::from_bytes(b"other"), signature, aggregate));
         }
     }
@@ -262,8 +301,9 @@ mod tests {
     #[test]
     fn public_key_shares_interpolate_to_the_aggregate_key() {
         let (shares, aggregate) = deal(3, 4);
-        let keys: BTreeMap<u64, PublicKeyShare> =
-            (1..4u64).map(|peer| (peer, derive_pk_share(&shares[peer as usize]))).collect();
+        let keys: BTreeMap<u64, PublicKeyShare> = (1..4u64)
+            .map(|peer| (peer, derive_pk_share(&shares[peer as usize])))
+            .collect();
         assert_eq!(aggregate_public_key_shares(&keys), aggregate);
     }
 
@@ -272,7 +312,11 @@ mod tests {
         let (shares, _) = deal(3, 4);
         let blinded = blind_message(Message::from_bytes(b"n"), BlindingKey::random());
         let forged = sign_message(blinded, shares[1]);
-        assert!(!verify_signature_share(blinded, forged, derive_pk_share(&shares[0])));
+        assert!(!verify_signature_share(
+            blinded,
+            forged,
+            derive_pk_share(&shares[0])
+        ));
     }
 
     #[test]

@@ -29,12 +29,18 @@ use tests::TestBitcoind;
 struct RpcBitcoin(BitcoindClient);
 
 impl BitcoinSource for RpcBitcoin {
-    fn block_status(&self, block: BlockHash) -> BoxFuture<'_, Result<Option<BlockStatus>, SourceError>> {
+    fn block_status(
+        &self,
+        block: BlockHash,
+    ) -> BoxFuture<'_, Result<Option<BlockStatus>, SourceError>> {
         Box::pin(async move {
             let unavailable = |e: node::bitcoind::RpcError| SourceError::Unavailable(e.to_string());
             let header: serde_json::Value = match self
                 .0
-                .call("getblockheader", &[serde_json::json!(block), serde_json::json!(true)])
+                .call(
+                    "getblockheader",
+                    &[serde_json::json!(block), serde_json::json!(true)],
+                )
                 .await
             {
                 Ok(header) => header,
@@ -64,7 +70,11 @@ struct MemorySharechain {
 }
 
 impl SharechainSource for MemorySharechain {
-    fn payouts(&self, block_share: ShareId, reward: Msat) -> BoxFuture<'_, Result<Vec<Payout>, SourceError>> {
+    fn payouts(
+        &self,
+        block_share: ShareId,
+        reward: Msat,
+    ) -> BoxFuture<'_, Result<Vec<Payout>, SourceError>> {
         let chain = self.chain.lock().unwrap();
         // The same pure PPLNS function every node runs, over the guardian's chain.
         let result = chain
@@ -94,11 +104,17 @@ fn entry(share: &Share) -> ChainEntry {
 async fn block_time(bitcoind: &TestBitcoind, tip: BlockHash) -> u32 {
     let header: serde_json::Value = bitcoind
         .client()
-        .call("getblockheader", &[serde_json::json!(tip), serde_json::json!(true)])
+        .call(
+            "getblockheader",
+            &[serde_json::json!(tip), serde_json::json!(true)],
+        )
         .await
         .unwrap();
     let median = header["mediantime"].as_u64().unwrap() as u32;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
     now.max(median + 1)
 }
 
@@ -137,7 +153,9 @@ async fn setup() -> Setup {
     });
     let sharechain_config = config.sharechain_config();
     let params = config.sharechain_params();
-    let keys: Vec<Keypair> = (0..4).map(|_| Keypair::new(SECP256K1, &mut rand::thread_rng())).collect();
+    let keys: Vec<Keypair> = (0..4)
+        .map(|_| Keypair::new(SECP256K1, &mut rand::thread_rng()))
+        .collect();
 
     let mut chain = ShareChain::open(MemoryStore::new(), params.clone()).unwrap();
     let mut shares = Vec::new();
@@ -145,7 +163,12 @@ async fn setup() -> Setup {
     for key in &keys[..3] {
         let tip = bitcoind.client().get_best_block_hash().await.unwrap();
         let height = bitcoind.height().await as u32;
-        let mut recipe = ShareRecipe::new(tip, height + 1, block_time(&bitcoind, tip).await, params.initial_share_bits);
+        let mut recipe = ShareRecipe::new(
+            tip,
+            height + 1,
+            block_time(&bitcoind, tip).await,
+            params.initial_share_bits,
+        );
         recipe.prev_share = prev;
         recipe.claim_key = ClaimKey::new(key.public_key());
         let share = grind(&sharechain_config, &recipe);
@@ -154,14 +177,22 @@ async fn setup() -> Setup {
             txdata: vec![share.coinbase.clone()],
         };
         let outcome = bitcoind.client().submit_block(&block).await.unwrap();
-        assert!(format!("{outcome:?}").contains("Accepted"), "block refused: {outcome:?}");
+        assert!(
+            format!("{outcome:?}").contains("Accepted"),
+            "block refused: {outcome:?}"
+        );
         chain.insert(entry(&share), Vec::new()).unwrap();
         prev = Some(ShareId::from_block_hash(share.header.block_hash()));
         shares.push(share);
     }
     // A fourth share built later: not in the window of the third's block.
     let tip = bitcoind.client().get_best_block_hash().await.unwrap();
-    let mut recipe = ShareRecipe::new(tip, bitcoind.height().await as u32 + 1, shares[2].header.time + 1, params.initial_share_bits);
+    let mut recipe = ShareRecipe::new(
+        tip,
+        bitcoind.height().await as u32 + 1,
+        shares[2].header.time + 1,
+        params.initial_share_bits,
+    );
     recipe.prev_share = prev;
     recipe.claim_key = ClaimKey::new(keys[3].public_key());
     let late = grind(&sharechain_config, &recipe);
@@ -185,9 +216,13 @@ async fn setup() -> Setup {
             None,
         )
         .unwrap();
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", ports[i])).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", ports[i]))
+            .await
+            .unwrap();
         servers.push(tokio::spawn(async move {
-            federation::guardian::http::serve(Arc::new(guardian), listener).await.unwrap();
+            federation::guardian::http::serve(Arc::new(guardian), listener)
+                .await
+                .unwrap();
         }));
     }
     Setup {
@@ -216,19 +251,28 @@ fn codes(error: &WalletError) -> Vec<ErrorCode> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shares_of_a_found_block_are_claimed_once_it_is_deep_enough() {
     let setup = setup().await;
-    let wallet = Wallet::create(&setup.dir.path().join("wallet"), setup.config.clone(), WalletSeed::generate()).unwrap();
+    let wallet = Wallet::create(
+        &setup.dir.path().join("wallet"),
+        setup.config.clone(),
+        WalletSeed::generate(),
+    )
+    .unwrap();
     let block = id(&setup.shares[2]);
 
     // Every share's coinbase pays the federation's script, as bitcoind sees it.
     for share in &setup.shares[..3] {
         let mined = setup.bitcoind.block(&share.header.block_hash()).await;
-        assert_eq!(mined.txdata[0].output[0].script_pubkey, setup.config.payout_script());
+        assert_eq!(
+            mined.txdata[0].output[0].script_pubkey,
+            setup.config.payout_script()
+        );
     }
 
     // The amounts every node computes.
     let reward = Msat::from(setup.shares[2].coinbase.output[0].value);
     let expected: Vec<Payout> = {
-        let mut chain = ShareChain::open(MemoryStore::new(), setup.config.sharechain_params()).unwrap();
+        let mut chain =
+            ShareChain::open(MemoryStore::new(), setup.config.sharechain_params()).unwrap();
         for share in &setup.shares[..3] {
             chain.insert(entry(share), Vec::new()).unwrap();
         }
@@ -237,39 +281,89 @@ async fn shares_of_a_found_block_are_claimed_once_it_is_deep_enough() {
     assert_eq!(expected.len(), 3);
     let amount_of = |i: usize| {
         let share = id(&setup.shares[i]);
-        Msat::from_msat(expected.iter().find(|p| p.share == share).unwrap().amount.msat())
+        Msat::from_msat(
+            expected
+                .iter()
+                .find(|p| p.share == share)
+                .unwrap()
+                .amount
+                .msat(),
+        )
     };
 
     // One confirmation; claims need two.
-    let error = wallet.claim(block, id(&setup.shares[0]), &setup.keys[0], amount_of(0)).await.unwrap_err();
-    assert!(codes(&error).iter().all(|c| *c == ErrorCode::NotConfirmed), "{error}");
+    let error = wallet
+        .claim(block, id(&setup.shares[0]), &setup.keys[0], amount_of(0))
+        .await
+        .unwrap_err();
+    assert!(
+        codes(&error).iter().all(|c| *c == ErrorCode::NotConfirmed),
+        "{error}"
+    );
     setup.bitcoind.generate(1).await;
 
     // A wrong claim key.
-    let error = wallet.claim(block, id(&setup.shares[0]), &setup.keys[1], amount_of(0)).await.unwrap_err();
-    assert!(codes(&error).iter().all(|c| *c == ErrorCode::InvalidProof), "{error}");
+    let error = wallet
+        .claim(block, id(&setup.shares[0]), &setup.keys[1], amount_of(0))
+        .await
+        .unwrap_err();
+    assert!(
+        codes(&error).iter().all(|c| *c == ErrorCode::InvalidProof),
+        "{error}"
+    );
 
     // A share after the block: not in its window.
-    let error = wallet.claim(block, id(&setup.shares[3]), &setup.keys[3], Msat::from_msat(1)).await.unwrap_err();
-    assert!(codes(&error).iter().all(|c| *c == ErrorCode::NotInWindow), "{error}");
+    let error = wallet
+        .claim(
+            block,
+            id(&setup.shares[3]),
+            &setup.keys[3],
+            Msat::from_msat(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        codes(&error).iter().all(|c| *c == ErrorCode::NotInWindow),
+        "{error}"
+    );
 
     // More than the share's amount.
     let too_much = Msat::from_msat(amount_of(0).msat() + 1);
-    let error = wallet.claim(block, id(&setup.shares[0]), &setup.keys[0], too_much).await.unwrap_err();
-    assert!(codes(&error).iter().all(|c| *c == ErrorCode::Unbalanced), "{error}");
+    let error = wallet
+        .claim(block, id(&setup.shares[0]), &setup.keys[0], too_much)
+        .await
+        .unwrap_err();
+    assert!(
+        codes(&error).iter().all(|c| *c == ErrorCode::Unbalanced),
+        "{error}"
+    );
 
     // A block whose coinbase pays someone else.
     let foreign = setup.bitcoind.generate(2).await[0];
     let error = wallet
-        .claim(ShareId::from_block_hash(foreign), id(&setup.shares[0]), &setup.keys[0], amount_of(0))
+        .claim(
+            ShareId::from_block_hash(foreign),
+            id(&setup.shares[0]),
+            &setup.keys[0],
+            amount_of(0),
+        )
         .await
         .unwrap_err();
-    assert!(codes(&error).iter().all(|c| *c == ErrorCode::NotFederationBlock), "{error}");
+    assert!(
+        codes(&error)
+            .iter()
+            .all(|c| *c == ErrorCode::NotFederationBlock),
+        "{error}"
+    );
 
     // The three real claims: notes worth exactly the PPLNS amounts.
     let mut claimed = 0;
     for i in 0..3 {
-        claimed += wallet.claim(block, id(&setup.shares[i]), &setup.keys[i], amount_of(i)).await.unwrap().msat();
+        claimed += wallet
+            .claim(block, id(&setup.shares[i]), &setup.keys[i], amount_of(i))
+            .await
+            .unwrap()
+            .msat();
     }
     assert_eq!(claimed, reward.msat());
     assert_eq!(wallet.balance().unwrap().msat(), reward.msat());
@@ -277,6 +371,14 @@ async fn shares_of_a_found_block_are_claimed_once_it_is_deep_enough() {
     wallet.client().verify_notes(&notes).unwrap();
 
     // Claiming again, with new outputs, is refused.
-    let error = wallet.claim(block, id(&setup.shares[1]), &setup.keys[1], amount_of(1)).await.unwrap_err();
-    assert!(codes(&error).iter().all(|c| *c == ErrorCode::AlreadyClaimed), "{error}");
+    let error = wallet
+        .claim(block, id(&setup.shares[1]), &setup.keys[1], amount_of(1))
+        .await
+        .unwrap_err();
+    assert!(
+        codes(&error)
+            .iter()
+            .all(|c| *c == ErrorCode::AlreadyClaimed),
+        "{error}"
+    );
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use federation::client::{FederationClient, Wallet, WalletSeed};
-use federation::{Msat, FederationConfig};
+use federation::{FederationConfig, Msat};
 
 /// The wallet directory and what to do.
 #[derive(Args)]
@@ -93,7 +93,9 @@ async fn run_on_wallet(wallet: &Wallet, command: WalletCommand) -> anyhow::Resul
         WalletCommand::Balance => println!("{}", wallet.balance()?.msat()),
         WalletCommand::Info => println!("{}", serde_json::to_string_pretty(&wallet.info()?)?),
         WalletCommand::Seed => println!("{}", wallet.seed_words()),
-        WalletCommand::Send { amount } => println!("{}", wallet.send(parse_amount(&amount)?).await?),
+        WalletCommand::Send { amount } => {
+            println!("{}", wallet.send(parse_amount(&amount)?).await?)
+        }
         WalletCommand::Receive { notes } => {
             let notes = if notes == "-" { read_stdin()? } else { notes };
             println!("{}", wallet.receive(&notes).await?.msat());
@@ -108,7 +110,10 @@ fn parse_amount(text: &str) -> anyhow::Result<Msat> {
         Some(sats) => (sats, 1000),
         None => (text.strip_suffix("msat").unwrap_or(text), 1),
     };
-    let value: u64 = digits.trim().parse().with_context(|| format!("bad amount {text:?}"))?;
+    let value: u64 = digits
+        .trim()
+        .parse()
+        .with_context(|| format!("bad amount {text:?}"))?;
     let msats = value.checked_mul(per_unit).context("amount too large")?;
     Ok(Msat::from_msat(msats))
 }

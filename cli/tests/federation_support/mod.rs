@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bitcoin::Network;
 use federation::client::{NoteString, Wallet, WalletSeed};
-use federation::{Msat, FederationConfig, GuardianSecrets, PeerId, SpendableNote};
+use federation::{FederationConfig, GuardianSecrets, Msat, PeerId, SpendableNote};
 use tempfile::TempDir;
 
 /// One guardian process and its files.

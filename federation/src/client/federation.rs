@@ -8,12 +8,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tbs::{
+    aggregate_signature_shares, BlindedMessage, BlindedSignature, BlindedSignatureShare,
+};
 use futures::stream::{FuturesUnordered, StreamExt};
 use secp256k1::{Keypair, PublicKey};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sharechain::ShareId;
-use crate::tbs::{aggregate_signature_shares, BlindedMessage, BlindedSignature, BlindedSignatureShare};
 use tracing::warn;
 
 use crate::api::{
@@ -205,8 +207,16 @@ impl FederationClient {
         let peers = peers.map_or_else(|| self.all_peers(), <[PeerId]>::to_vec);
         let input_keys: Vec<PublicKey> = request.inputs.iter().map(|n| n.nonce).collect();
         let own = request.hash();
-        self.issue("v1/reissue", request, own, &input_keys, &request.outputs, outputs, &peers)
-            .await
+        self.issue(
+            "v1/reissue",
+            request,
+            own,
+            &input_keys,
+            &request.outputs,
+            outputs,
+            &peers,
+        )
+        .await
     }
 
     /// Claims the payout of `share` in the block found by `block`, signed by
@@ -223,8 +233,16 @@ impl FederationClient {
         let peers = self.all_peers();
         let own = request.hash();
         let input_keys = [claim_key.public_key()];
-        self.issue("v1/claim", &request, own, &input_keys, &request.outputs, outputs, &peers)
-            .await
+        self.issue(
+            "v1/claim",
+            &request,
+            own,
+            &input_keys,
+            &request.outputs,
+            outputs,
+            &peers,
+        )
+        .await
     }
 
     /// Per nonce, how many guardians hold it as spent.
@@ -232,8 +250,9 @@ impl FederationClient {
         let request = NoteStateRequest {
             nonces: nonces.to_vec(),
         };
-        let answers: Vec<(PeerId, Result<NoteStateResponse, GuardianFailure>)> =
-            self.ask_all("v1/note_state", &request, &self.all_peers()).await;
+        let answers: Vec<(PeerId, Result<NoteStateResponse, GuardianFailure>)> = self
+            .ask_all("v1/note_state", &request, &self.all_peers())
+            .await;
         let mut counts = vec![0; nonces.len()];
         let mut failures = Failures::default();
         let mut valid = 0;
@@ -246,7 +265,10 @@ impl FederationClient {
                     }
                 }
                 Ok(_) => {
-                    failures.0.insert(peer, GuardianFailure::Misbehaving("wrong answer length".into()));
+                    failures.0.insert(
+                        peer,
+                        GuardianFailure::Misbehaving("wrong answer length".into()),
+                    );
                 }
                 Err(failure) => {
                     failures.0.insert(peer, failure);
@@ -268,8 +290,9 @@ impl FederationClient {
         let request = RecoverRequest {
             blinded_messages: messages.to_vec(),
         };
-        let answers: Vec<(PeerId, Result<RecoverResponse, GuardianFailure>)> =
-            self.ask_all("v1/recover", &request, &self.all_peers()).await;
+        let answers: Vec<(PeerId, Result<RecoverResponse, GuardianFailure>)> = self
+            .ask_all("v1/recover", &request, &self.all_peers())
+            .await;
         let mut per_message: Vec<BTreeMap<u64, (Denomination, BlindedSignatureShare)>> =
             vec![BTreeMap::new(); messages.len()];
         let mut failures = Failures::default();
@@ -323,7 +346,9 @@ impl FederationClient {
         answer: RecoverResponse,
     ) -> Result<Vec<Option<(Denomination, BlindedSignatureShare)>>, GuardianFailure> {
         if answer.signed.len() != messages.len() || answer.peer != peer {
-            return Err(GuardianFailure::Misbehaving("answer does not fit the request".into()));
+            return Err(GuardianFailure::Misbehaving(
+                "answer does not fit the request".into(),
+            ));
         }
         let mut checks = Vec::new();
         for (message, signed) in messages.iter().zip(&answer.signed) {
@@ -332,7 +357,9 @@ impl FederationClient {
             }
         }
         if !batch_check(&checks) {
-            return Err(GuardianFailure::Misbehaving("recovered signature shares do not verify".into()));
+            return Err(GuardianFailure::Misbehaving(
+                "recovered signature shares do not verify".into(),
+            ));
         }
         Ok(answer.signed)
     }
@@ -395,15 +422,16 @@ impl FederationClient {
             if valid.len() + (peers.len() - asked) < threshold {
                 break;
             }
-            let answer = post::<SignatureShares>(self.http.clone(), self.url(*peer, path), body.clone())
-                .await
-                .and_then(|a| self.check_shares(*peer, blinded, a));
+            let answer =
+                post::<SignatureShares>(self.http.clone(), self.url(*peer, path), body.clone())
+                    .await
+                    .and_then(|a| self.check_shares(*peer, blinded, a));
             match answer {
                 Ok(shares) => {
                     valid.insert(peer.tbs_index(), shares);
                 }
                 Err(GuardianFailure::Refused(error)) if error.conflict.is_some() => {
-                    let proven = error.conflict.is_some_and(|c| {
+                    let proven = error.conflict.as_ref().is_some_and(|c| {
                         input_keys.iter().any(|key| c.proves(&self.id, &own, key))
                     });
                     if proven {
@@ -547,13 +575,18 @@ impl FederationClient {
 }
 
 /// Lagrange-combines t verified shares per output and unblinds.
-fn combine(outputs: &[PendingOutput], valid: &BTreeMap<u64, Vec<BlindedSignatureShare>>) -> Vec<SpendableNote> {
+fn combine(
+    outputs: &[PendingOutput],
+    valid: &BTreeMap<u64, Vec<BlindedSignatureShare>>,
+) -> Vec<SpendableNote> {
     outputs
         .iter()
         .enumerate()
         .map(|(i, output)| {
-            let shares: BTreeMap<u64, BlindedSignatureShare> =
-                valid.iter().map(|(peer, shares)| (*peer, shares[i])).collect();
+            let shares: BTreeMap<u64, BlindedSignatureShare> = valid
+                .iter()
+                .map(|(peer, shares)| (*peer, shares[i]))
+                .collect();
             output.finish(aggregate_signature_shares(&shares))
         })
         .collect()

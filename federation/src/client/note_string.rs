@@ -72,7 +72,9 @@ impl NoteString {
         if text.len() > MAX_NOTE_STRING_LEN {
             return Err(NoteStringError::TooLong);
         }
-        let body = text.strip_prefix(NOTE_STRING_PREFIX).ok_or(NoteStringError::Prefix)?;
+        let body = text
+            .strip_prefix(NOTE_STRING_PREFIX)
+            .ok_or(NoteStringError::Prefix)?;
         let parsed: NoteString = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body)?)?;
         if parsed.version != 1 {
             return Err(NoteStringError::Version(parsed.version));
@@ -119,7 +121,10 @@ mod tests {
     #[test]
     fn malformed_strings_are_refused_with_reasons() {
         let good = sample().encode();
-        assert!(matches!(NoteString::decode("cashuBxyz"), Err(NoteStringError::Prefix)));
+        assert!(matches!(
+            NoteString::decode("cashuBxyz"),
+            Err(NoteStringError::Prefix)
+        ));
         assert!(matches!(
             NoteString::decode(&format!("{good}!")),
             Err(NoteStringError::Encoding(_))
@@ -127,8 +132,17 @@ mod tests {
         let cut = &good[..good.len() - 10];
         assert!(NoteString::decode(cut).is_err());
         let long = format!("{NOTE_STRING_PREFIX}{}", "A".repeat(MAX_NOTE_STRING_LEN));
-        assert!(matches!(NoteString::decode(&long), Err(NoteStringError::TooLong)));
-        let empty = NoteString { notes: vec![], ..sample() };
-        assert!(matches!(NoteString::decode(&empty.encode()), Err(NoteStringError::NoteCount)));
+        assert!(matches!(
+            NoteString::decode(&long),
+            Err(NoteStringError::TooLong)
+        ));
+        let empty = NoteString {
+            notes: vec![],
+            ..sample()
+        };
+        assert!(matches!(
+            NoteString::decode(&empty.encode()),
+            Err(NoteStringError::NoteCount)
+        ));
     }
 }

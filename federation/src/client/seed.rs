@@ -2,9 +2,9 @@
 //! blinding key derive, so a wallet restored from its words can find its
 //! notes again by asking the guardians what they signed.
 
+use crate::tbs::BlindingKey;
 use bls12_381::Scalar;
 use secp256k1::SecretKey;
-use crate::tbs::BlindingKey;
 
 use crate::config::FederationId;
 use crate::crypto::tagged_hash;
@@ -44,7 +44,9 @@ impl WalletSeed {
 
     /// Parses English words.
     pub fn from_words(words: &str) -> Result<Self, SeedError> {
-        Ok(Self::from_mnemonic(bip39::Mnemonic::parse_normalized(words)?))
+        Ok(Self::from_mnemonic(bip39::Mnemonic::parse_normalized(
+            words,
+        )?))
     }
 
     /// The words to write down.
@@ -54,7 +56,12 @@ impl WalletSeed {
 
     /// The secrets of output number `index` for `federation`: spend key and
     /// blinding key, each a tagged hash of the seed, federation and index.
-    pub fn output(&self, federation: &FederationId, index: u64, denomination: Denomination) -> PendingOutput {
+    pub fn output(
+        &self,
+        federation: &FederationId,
+        index: u64,
+        denomination: Denomination,
+    ) -> PendingOutput {
         let index_bytes = index.to_le_bytes();
         let part = |tag: &str| tagged_hash(tag, &[&self.seed, &federation.0, &index_bytes]);
         let spend_key = SecretKey::from_slice(&part("sharemint/note-spend-key"))

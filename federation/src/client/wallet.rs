@@ -9,10 +9,10 @@
 
 use std::path::Path;
 
-use sharechain::Msat;
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
 use secp256k1::Keypair;
 use serde::{Deserialize, Serialize};
+use sharechain::Msat;
 use sharechain::ShareId;
 use tracing::{info, warn};
 
@@ -70,7 +70,9 @@ pub enum WalletError {
     #[error(transparent)]
     NoteString(#[from] NoteStringError),
     /// Notes from another federation.
-    #[error("these notes are from federation {theirs}; this wallet holds notes of federation {ours}")]
+    #[error(
+        "these notes are from federation {theirs}; this wallet holds notes of federation {ours}"
+    )]
     WrongFederation {
         /// The string's.
         theirs: FederationId,
@@ -117,7 +119,11 @@ pub struct Wallet {
 
 impl Wallet {
     /// Creates a wallet in `dir` for `config` with `seed`.
-    pub fn create(dir: &Path, config: FederationConfig, seed: WalletSeed) -> Result<Self, WalletError> {
+    pub fn create(
+        dir: &Path,
+        config: FederationConfig,
+        seed: WalletSeed,
+    ) -> Result<Self, WalletError> {
         if dir.join("CURRENT").exists() {
             return Err(WalletError::Exists(dir.display().to_string()));
         }
@@ -197,7 +203,11 @@ impl Wallet {
         }
         Ok(WalletInfo {
             federation_id: self.client.id(),
-            guardians: config.guardians.values().map(|g| g.api_url.clone()).collect(),
+            guardians: config
+                .guardians
+                .values()
+                .map(|g| g.api_url.clone())
+                .collect(),
             threshold: config.threshold,
             balance_msat: self.balance()?.msat(),
             notes,
@@ -205,7 +215,10 @@ impl Wallet {
     }
 
     /// Fresh outputs for `denominations`, reserving their indices on disk first.
-    fn fresh_outputs(&self, denominations: &[Denomination]) -> Result<Vec<PendingOutput>, WalletError> {
+    fn fresh_outputs(
+        &self,
+        denominations: &[Denomination],
+    ) -> Result<Vec<PendingOutput>, WalletError> {
         let _reserving = self.reserve.lock().expect("reserve mutex poisoned");
         let start = self.next_index()?;
         let end = start + denominations.len() as u64;
@@ -246,7 +259,11 @@ impl Wallet {
         Ok(NoteString {
             version: 1,
             federation_id: self.client.id(),
-            guardians: config.guardians.values().map(|g| g.api_url.clone()).collect(),
+            guardians: config
+                .guardians
+                .values()
+                .map(|g| g.api_url.clone())
+                .collect(),
             notes,
         }
         .encode())
@@ -262,7 +279,7 @@ impl Wallet {
                 wanted: amount.msat(),
             });
         }
-        held.sort_by(|a, b| b.denomination.cmp(&a.denomination));
+        held.sort_by_key(|n| std::cmp::Reverse(n.denomination));
         // Greedy on powers of two is exact whenever an exact subset exists
         // among the large-first notes that fit.
         let mut left = amount.msat();
@@ -291,7 +308,10 @@ impl Wallet {
         let mut wanted = split(amount, &denominations)?;
         let send_count = wanted.len();
         if covered > amount.msat() {
-            wanted.extend(split(Msat::from_msat(covered - amount.msat()), &denominations)?);
+            wanted.extend(split(
+                Msat::from_msat(covered - amount.msat()),
+                &denominations,
+            )?);
         }
         let outputs = self.fresh_outputs(&wanted)?;
         let issued = self.reissue_own(&inputs, &outputs).await?;
@@ -321,7 +341,11 @@ impl Wallet {
         .await
     }
 
-    async fn run_pending(&self, pending: PendingReissue, peers: Option<&[PeerId]>) -> Result<Issued, WalletError> {
+    async fn run_pending(
+        &self,
+        pending: PendingReissue,
+        peers: Option<&[PeerId]>,
+    ) -> Result<Issued, WalletError> {
         let key = pending.request.hash().0;
         self.db
             .put_cf_opt(self.cf(PENDING), key, json(&pending), &synced())?;
@@ -360,7 +384,10 @@ impl Wallet {
     /// many completed.
     pub async fn resume(&self) -> Result<usize, WalletError> {
         let mut pending: Vec<PendingReissue> = Vec::new();
-        for item in self.db.iterator_cf(self.cf(PENDING), rocksdb::IteratorMode::Start) {
+        for item in self
+            .db
+            .iterator_cf(self.cf(PENDING), rocksdb::IteratorMode::Start)
+        {
             let (key, value) = item?;
             // Claims are retried by calling `claim` again with the same share.
             if !key.starts_with(b"claim") {
@@ -383,7 +410,11 @@ impl Wallet {
     }
 
     /// [`Self::receive`], asking only `peers` (tests of concurrent spends).
-    pub async fn receive_via(&self, text: &str, peers: Option<&[PeerId]>) -> Result<Msat, WalletError> {
+    pub async fn receive_via(
+        &self,
+        text: &str,
+        peers: Option<&[PeerId]>,
+    ) -> Result<Msat, WalletError> {
         let notes = NoteString::decode(text)?;
         if notes.federation_id != self.client.id() {
             return Err(WalletError::WrongFederation {
@@ -392,12 +423,18 @@ impl Wallet {
             });
         }
         let public: Vec<_> = notes.notes.iter().map(SpendableNote::note).collect();
-        self.client.verify_notes(&public).map_err(WalletError::ForgedNote)?;
+        self.client
+            .verify_notes(&public)
+            .map_err(WalletError::ForgedNote)?;
         let denominations: Vec<Denomination> = notes.notes.iter().map(|n| n.denomination).collect();
         let outputs = self.fresh_outputs(&denominations)?;
         let request = ReissueRequest::new(
             &self.client.id(),
-            notes.notes.iter().map(|n| (n.note(), n.keypair())).collect(),
+            notes
+                .notes
+                .iter()
+                .map(|n| (n.note(), n.keypair()))
+                .collect(),
             outputs.iter().map(PendingOutput::blinded).collect(),
         );
         let pending = PendingReissue {
@@ -429,7 +466,9 @@ impl Wallet {
             None => None,
         };
         let outputs = match stored {
-            Some(outputs) if total(outputs.iter().map(|o| &o.denomination)) == Some(amount) => outputs,
+            Some(outputs) if total(outputs.iter().map(|o| &o.denomination)) == Some(amount) => {
+                outputs
+            }
             _ => {
                 let denominations = split(amount, &self.client.config().denomination_list())?;
                 let outputs = self.fresh_outputs(&denominations)?;
@@ -462,11 +501,17 @@ impl Wallet {
             let outputs: Vec<PendingOutput> = (index..index + RECOVERY_GAP)
                 .map(|i| self.seed.output(&id, i, any))
                 .collect();
-            let messages: Vec<_> = outputs.iter().map(|o| o.blinded().blinded_message).collect();
+            let messages: Vec<_> = outputs
+                .iter()
+                .map(|o| o.blinded().blinded_message)
+                .collect();
             let signed = self.client.recover(&messages).await?;
             for (offset, (output, signature)) in outputs.iter().zip(signed).enumerate() {
                 if let Some((denomination, signature)) = signature {
-                    let output = PendingOutput { denomination, ..*output };
+                    let output = PendingOutput {
+                        denomination,
+                        ..*output
+                    };
                     found.push(output.finish(signature));
                     last_found = Some(index + offset as u64);
                 }
@@ -474,7 +519,11 @@ impl Wallet {
             index += RECOVERY_GAP;
         }
         let nonces: Vec<_> = found.iter().map(|n| n.note().nonce).collect();
-        let spent = if nonces.is_empty() { Vec::new() } else { self.client.spent_count(&nonces).await? };
+        let spent = if nonces.is_empty() {
+            Vec::new()
+        } else {
+            self.client.spent_count(&nonces).await?
+        };
         let mut batch = WriteBatch::default();
         let mut recovered = 0u64;
         for (note, spent_at) in found.iter().zip(spent) {
@@ -497,7 +546,10 @@ fn is_final(error: &ClientError) -> bool {
         f.refusals().any(|(_, e)| {
             matches!(
                 e.code,
-                ErrorCode::AlreadySpent | ErrorCode::InvalidNote | ErrorCode::InvalidProof | ErrorCode::Unbalanced
+                ErrorCode::AlreadySpent
+                    | ErrorCode::InvalidNote
+                    | ErrorCode::InvalidProof
+                    | ErrorCode::Unbalanced
             )
         })
     })

@@ -49,7 +49,10 @@ pub enum DaemonError {
 
 /// Runs a guardian until its server stops. `sources` gives it the chain
 /// views claims need; without them it reissues only.
-pub async fn run(options: GuardianOptions, sources: Option<ChainSources>) -> Result<(), DaemonError> {
+pub async fn run(
+    options: GuardianOptions,
+    sources: Option<ChainSources>,
+) -> Result<(), DaemonError> {
     let config = FederationConfig::read(&options.config)?;
     let secrets = GuardianSecrets::read(&options.secrets)?;
     let address = match options.listen {
@@ -70,7 +73,10 @@ pub async fn run(options: GuardianOptions, sources: Option<ChainSources>) -> Res
 }
 
 /// `host:port` of this guardian's `api_url`.
-fn listen_address(config: &FederationConfig, secrets: &GuardianSecrets) -> Result<String, DaemonError> {
+fn listen_address(
+    config: &FederationConfig,
+    secrets: &GuardianSecrets,
+) -> Result<String, DaemonError> {
     let url = &config
         .guardians
         .get(&secrets.peer)

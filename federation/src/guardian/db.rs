@@ -9,10 +9,10 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use crate::tbs::{BlindedMessage, BlindedSignatureShare};
 use rocksdb::{ColumnFamilyDescriptor, Options, WriteBatch, WriteOptions, DB};
 use secp256k1::{schnorr, PublicKey};
 use sharechain::ShareId;
-use crate::tbs::{BlindedMessage, BlindedSignatureShare};
 
 use crate::api::RequestHash;
 use crate::denomination::Denomination;
@@ -135,8 +135,8 @@ pub enum DbError {
     Locked {
         /// The input.
         key: LockKey,
-        /// The request holding it, with its proof.
-        holder: Lock,
+        /// The request holding it, with its proof (boxed: errors stay small).
+        holder: Box<Lock>,
     },
     /// Stored bytes do not decode: the database is damaged.
     #[error("guardian database is corrupt: {0}")]
@@ -201,13 +201,19 @@ impl GuardianDb {
         if check_locks {
             for (input, _) in inputs {
                 if let Some(holder) = self.lock_holder(input)? {
-                    return Err(DbError::Locked { key: *input, holder });
+                    return Err(DbError::Locked {
+                        key: *input,
+                        holder: Box::new(holder),
+                    });
                 }
             }
         }
         let mut batch = WriteBatch::default();
         for (input, proof) in inputs {
-            let lock = Lock { request, proof: *proof };
+            let lock = Lock {
+                request,
+                proof: *proof,
+            };
             batch.put_cf(self.cf(input.column()), input.key(), lock.encode());
         }
         batch.put_cf(self.cf(Column::Answers), request.0, encode_shares(answer));
@@ -237,7 +243,10 @@ impl GuardianDb {
     }
 
     /// The stored answer to a request.
-    pub fn answer(&self, request: &RequestHash) -> Result<Option<Vec<BlindedSignatureShare>>, DbError> {
+    pub fn answer(
+        &self,
+        request: &RequestHash,
+    ) -> Result<Option<Vec<BlindedSignatureShare>>, DbError> {
         self.db
             .get_cf(self.cf(Column::Answers), request.0)?
             .map(|bytes| decode_shares(&bytes))
@@ -285,7 +294,7 @@ fn encode_shares(shares: &[BlindedSignatureShare]) -> Vec<u8> {
 }
 
 fn decode_shares(bytes: &[u8]) -> Result<Vec<BlindedSignatureShare>, DbError> {
-    if bytes.len() % 48 != 0 {
+    if !bytes.len().is_multiple_of(48) {
         return Err(DbError::Corrupt("share list length"));
     }
     bytes

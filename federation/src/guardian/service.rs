@@ -9,16 +9,16 @@ use std::path::Path;
 
 use secp256k1::schnorr;
 
+use crate::tbs::{sign_message, BlindedSignatureShare, SecretKeyShare};
 use bls12_381::Scalar;
 use group::ff::Field;
 use sharechain::pplns::Msat;
-use crate::tbs::{sign_message, BlindedSignatureShare, SecretKeyShare};
 use tracing::{info, warn};
 
 use crate::api::{
-    verify_proof, ApiError, ClaimRequest, Conflict, ErrorCode, Health, NoteStateRequest, NoteStateResponse,
-    RecoverRequest, RecoverResponse, ReissueRequest, RequestHash, SignatureShares,
-    MAX_REQUEST_ITEMS,
+    verify_proof, ApiError, ClaimRequest, Conflict, ErrorCode, Health, NoteStateRequest,
+    NoteStateResponse, RecoverRequest, RecoverResponse, ReissueRequest, RequestHash,
+    SignatureShares, MAX_REQUEST_ITEMS,
 };
 use crate::config::{FederationConfig, FederationId};
 use crate::crypto::{batch_check, failing_checks, PairingCheck};
@@ -69,7 +69,7 @@ pub enum RequestError {
         /// The note.
         nonce: secp256k1::PublicKey,
         /// The request it is locked to, with the note key's proof.
-        holder: Lock,
+        holder: Box<Lock>,
     },
     /// The payout was claimed with other outputs.
     #[error("share {share} of block {block} was already claimed (request {})", holder.request)]
@@ -79,7 +79,7 @@ pub enum RequestError {
         /// The paid share.
         share: sharechain::ShareId,
         /// The claim holding it, with the claim key's proof.
-        holder: Lock,
+        holder: Box<Lock>,
     },
     /// Too few confirmations.
     #[error("block {block} has {confirmations} confirmations here; claims need {needed}")]
@@ -136,18 +136,17 @@ impl RequestError {
     /// As sent to the client.
     pub fn to_api(&self) -> ApiError {
         let conflict = match self {
-            RequestError::AlreadySpent { holder, .. } | RequestError::AlreadyClaimed { holder, .. } => {
-                Some(Conflict {
-                    request: holder.request,
-                    proof: holder.proof,
-                })
-            }
+            RequestError::AlreadySpent { holder, .. }
+            | RequestError::AlreadyClaimed { holder, .. } => Some(Conflict {
+                request: holder.request,
+                proof: holder.proof,
+            }),
             _ => None,
         };
         ApiError {
             code: self.code(),
             message: self.to_string(),
-            conflict,
+            conflict: conflict.map(Box::new),
         }
     }
 }
@@ -190,7 +189,10 @@ impl Guardian {
         secrets.check_against(&config)?;
         let db = GuardianDb::open(&data_dir.join("guardian.db"))?;
         if let Some(malice) = malice {
-            warn!(?malice, "this guardian is deliberately malicious: test mode only");
+            warn!(
+                ?malice,
+                "this guardian is deliberately malicious: test mode only"
+            );
         }
         Ok(Guardian {
             federation_id: config.id(),
@@ -221,7 +223,9 @@ impl Guardian {
         self.check_outputs(&request.outputs)?;
         self.check_inputs(&request.inputs)?;
         if request.proofs.len() != request.inputs.len() {
-            return Err(RequestError::BadRequest("one proof per input is required".into()));
+            return Err(RequestError::BadRequest(
+                "one proof per input is required".into(),
+            ));
         }
         let inputs = sum(request.inputs.iter().map(|n| &n.denomination))?;
         let outputs = sum(request.outputs.iter().map(|o| &o.denomination))?;
@@ -247,7 +251,10 @@ impl Guardian {
     /// Claim a share's payout from a found, confirmed block.
     pub async fn claim(&self, request: &ClaimRequest) -> Result<SignatureShares, RequestError> {
         self.check_outputs(&request.outputs)?;
-        let sources = self.sources.as_ref().ok_or(RequestError::ClaimsUnavailable)?;
+        let sources = self
+            .sources
+            .as_ref()
+            .ok_or(RequestError::ClaimsUnavailable)?;
         let block = request.block.block_hash();
         let status = sources.bitcoin.block_status(block).await?;
         let needed = self.config.claim_confirmations.max(1);
@@ -271,16 +278,25 @@ impl Guardian {
         if reward == bitcoin::Amount::ZERO {
             return Err(RequestError::NotFederationBlock(block));
         }
-        let payouts = sources.sharechain.payouts(request.block, Msat::from(reward)).await?;
-        let payout = payouts
-            .iter()
-            .find(|p| p.share == request.share)
-            .ok_or(RequestError::NotInWindow {
-                block: request.block,
-                share: request.share,
-            })?;
+        let payouts = sources
+            .sharechain
+            .payouts(request.block, Msat::from(reward))
+            .await?;
+        let payout =
+            payouts
+                .iter()
+                .find(|p| p.share == request.share)
+                .ok_or(RequestError::NotInWindow {
+                    block: request.block,
+                    share: request.share,
+                })?;
         let hash = request.hash();
-        if !verify_proof(&self.federation_id, &hash, &payout.claim_key.public_key(), &request.proof) {
+        if !verify_proof(
+            &self.federation_id,
+            &hash,
+            &payout.claim_key.public_key(),
+            &request.proof,
+        ) {
             return Err(RequestError::InvalidProof(0));
         }
         let outputs = sum(request.outputs.iter().map(|o| &o.denomination))?;
@@ -300,14 +316,23 @@ impl Guardian {
     }
 
     /// Which of these notes are locked here.
-    pub fn note_state(&self, request: &NoteStateRequest) -> Result<NoteStateResponse, RequestError> {
+    pub fn note_state(
+        &self,
+        request: &NoteStateRequest,
+    ) -> Result<NoteStateResponse, RequestError> {
         if request.nonces.len() > MAX_REQUEST_ITEMS {
-            return Err(RequestError::BadRequest(format!("at most {MAX_REQUEST_ITEMS} nonces")));
+            return Err(RequestError::BadRequest(format!(
+                "at most {MAX_REQUEST_ITEMS} nonces"
+            )));
         }
         let spent = request
             .nonces
             .iter()
-            .map(|n| self.db.lock_holder(&LockKey::Nonce(*n)).map(|h| h.is_some()))
+            .map(|n| {
+                self.db
+                    .lock_holder(&LockKey::Nonce(*n))
+                    .map(|h| h.is_some())
+            })
             .collect::<Result<_, _>>()
             .map_err(RequestError::Db)?;
         Ok(NoteStateResponse { spent })
@@ -316,7 +341,9 @@ impl Guardian {
     /// Signature shares given to these blinded messages.
     pub fn recover(&self, request: &RecoverRequest) -> Result<RecoverResponse, RequestError> {
         if request.blinded_messages.len() > MAX_REQUEST_ITEMS {
-            return Err(RequestError::BadRequest(format!("at most {MAX_REQUEST_ITEMS} messages")));
+            return Err(RequestError::BadRequest(format!(
+                "at most {MAX_REQUEST_ITEMS} messages"
+            )));
         }
         let signed = request
             .blinded_messages
@@ -356,10 +383,15 @@ impl Guardian {
         let mut seen = HashSet::new();
         for (index, note) in inputs.iter().enumerate() {
             if !seen.insert(note.nonce) {
-                return Err(RequestError::BadRequest(format!("input {index} repeats a note")));
+                return Err(RequestError::BadRequest(format!(
+                    "input {index} repeats a note"
+                )));
             }
             if self.config.keys(note.denomination).is_none() {
-                return Err(RequestError::InvalidNote { index, nonce: note.nonce });
+                return Err(RequestError::InvalidNote {
+                    index,
+                    nonce: note.nonce,
+                });
             }
         }
         Ok(())
@@ -372,7 +404,12 @@ impl Guardian {
             .map(|note| PairingCheck {
                 message: note.message().0,
                 signature: note.signature.0,
-                key: self.config.keys(note.denomination).expect("checked").aggregate.0,
+                key: self
+                    .config
+                    .keys(note.denomination)
+                    .expect("checked")
+                    .aggregate
+                    .0,
             })
             .collect();
         if batch_check(&checks) {
@@ -416,7 +453,7 @@ impl Guardian {
     }
 }
 
-fn locked_error(key: LockKey, holder: Lock) -> RequestError {
+fn locked_error(key: LockKey, holder: Box<Lock>) -> RequestError {
     match key {
         LockKey::Nonce(nonce) => RequestError::AlreadySpent { nonce, holder },
         LockKey::Claim { block, share } => RequestError::AlreadyClaimed {

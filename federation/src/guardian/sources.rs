@@ -38,7 +38,10 @@ pub struct BlockStatus {
 pub trait BitcoinSource: Send + Sync + 'static {
     /// The block with this hash if it is in the best chain, `None` if it is
     /// unknown or was reorganised out.
-    fn block_status(&self, block: BlockHash) -> BoxFuture<'_, Result<Option<BlockStatus>, SourceError>>;
+    fn block_status(
+        &self,
+        block: BlockHash,
+    ) -> BoxFuture<'_, Result<Option<BlockStatus>, SourceError>>;
 }
 
 /// The guardian's own copy of the sharechain.
@@ -46,7 +49,11 @@ pub trait SharechainSource: Send + Sync + 'static {
     /// The PPLNS payouts of the block found by `block_share` for `reward`,
     /// computed with `sharechain::pplns::payouts` over the guardian's chain
     /// (the same pure function every node runs).
-    fn payouts(&self, block_share: ShareId, reward: Msat) -> BoxFuture<'_, Result<Vec<Payout>, SourceError>>;
+    fn payouts(
+        &self,
+        block_share: ShareId,
+        reward: Msat,
+    ) -> BoxFuture<'_, Result<Vec<Payout>, SourceError>>;
 }
 
 /// Both views together; claims are refused when a guardian runs without them.

@@ -4,8 +4,9 @@ use std::fmt;
 
 /// An amount in millisatoshis (1/1000 of a satoshi). In JSON (the
 /// federation's API, wallets) it is a plain integer of millisatoshis.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Msat(u64);
 
