@@ -50,7 +50,7 @@ fn run(path: PathBuf, count: u64) -> Result<(), Box<dyn std::error::Error>> {
 fn next_entry(chain: &ShareChain<RocksStore>, n: u64) -> sharechain::chain::ChainEntry {
     let index = chain.index();
     let parent = index.tip().map(|tip| {
-        let back: u32 = if n % 5 == 0 {
+        let back: u32 = if n.is_multiple_of(5) {
             1 + (n / 5 % 2) as u32
         } else {
             0
