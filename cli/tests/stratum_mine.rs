@@ -31,8 +31,9 @@ async fn mine_blocks(version_rolling: bool) {
         sharechain_id: sharechain::SharechainId::from_byte_array([7; 32]),
         prev_share: None,
         uncles: Vec::new(),
-        // Easier than any test difficulty: the job's vardiff cap stays out of the way.
-        share_bits: bitcoin::CompactTarget::from_consensus(0x207f_ffff),
+        // Difficulty 1/256, harder than the miner's 0.0001: the job's
+        // vardiff cap (the share target) stays out of the way.
+        share_bits: bitcoin::CompactTarget::from_consensus(0x1e00_ffff),
         claim_key: sharechain::testkit::test_claim_key(1),
     };
     let commitment = share_data.commitment();

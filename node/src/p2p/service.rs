@@ -905,7 +905,7 @@ impl Service {
         let synced = if self.peers.is_empty() {
             self.started.elapsed() >= ALONE_GRACE
         } else {
-            self.sync.knows_tips()
+            self.sync.heard_from_peers()
                 && (local_height + self.config.synced_slack >= best_peer_height
                     || self
                         .sync

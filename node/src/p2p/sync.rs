@@ -30,6 +30,10 @@ pub struct SyncStatus {
 #[derive(Debug, Default)]
 pub struct SyncState {
     tips: HashMap<PeerId, ChainTip>,
+    /// Peers that answered a tip request, with a tip or with an empty chain:
+    /// a network that is just starting has no tips at all and must still
+    /// count as synced once its peers have said so.
+    answered: HashSet<PeerId>,
     /// Ids to offer, oldest first.
     order: VecDeque<ShareId>,
     queued: HashSet<ShareId>,
@@ -46,6 +50,7 @@ pub struct SyncState {
 impl SyncState {
     /// Records a peer's tip.
     pub fn set_tip(&mut self, peer: PeerId, tip: Option<ChainTip>) {
+        self.answered.insert(peer);
         match tip {
             Some(tip) => self.tips.insert(peer, tip),
             None => self.tips.remove(&peer),
@@ -55,6 +60,7 @@ impl SyncState {
     /// Forgets a disconnected peer.
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.tips.remove(peer);
+        self.answered.remove(peer);
         if self.headers_from.is_some_and(|(p, _)| p == *peer) {
             self.headers_from = None;
         }
@@ -85,9 +91,10 @@ impl SyncState {
         peers
     }
 
-    /// Whether any peer answered a tip request.
-    pub fn knows_tips(&self) -> bool {
-        !self.tips.is_empty()
+    /// Whether any connected peer answered a tip request, even with an
+    /// empty chain.
+    pub fn heard_from_peers(&self) -> bool {
+        !self.answered.is_empty()
     }
 
     /// Queues ids from a headers answer; returns how many were new.
@@ -228,6 +235,18 @@ mod tests {
             progress_line(999, 1_000_000),
             "syncing sharechain: 999 / 1,000,000 shares (0%)"
         );
+    }
+
+    #[test]
+    fn a_peer_with_an_empty_chain_still_counts_as_heard_until_it_leaves() {
+        let mut s = SyncState::default();
+        let peer = PeerId::random();
+        assert!(!s.heard_from_peers());
+        s.set_tip(peer, None);
+        assert!(s.heard_from_peers(), "an empty answer is an answer");
+        assert_eq!(s.best_height(), 0);
+        s.remove_peer(&peer);
+        assert!(!s.heard_from_peers());
     }
 
     #[test]
