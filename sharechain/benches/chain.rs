@@ -2,7 +2,9 @@
 //! best chain) and a PPLNS payout over a mainnet-size window. The RocksDB
 //! benchmarks are in `store.rs`.
 //!
-//! Run: `cargo bench -p sharechain --bench chain`
+//! Run: `cargo bench --profile dev -p sharechain -p cli --bench chain` (see
+//! docs/benchmarks.md: `-p cli` only makes cargo reuse the workspace's
+//! RocksDB build)
 
 use std::time::Instant;
 

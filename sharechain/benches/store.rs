@@ -1,7 +1,9 @@
 //! Benchmarks of the RocksDB share store: inserting a share with its synced
 //! write, and loading a 100,000-share chain at start.
 //!
-//! Run: `cargo bench -p sharechain --bench store`
+//! Run: `cargo bench --profile dev -p sharechain -p cli --bench store` (see
+//! docs/benchmarks.md: `-p cli` only makes cargo reuse the workspace's
+//! RocksDB build)
 
 use std::path::Path;
 use std::time::{Duration, Instant};

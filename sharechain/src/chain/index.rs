@@ -22,6 +22,9 @@ type Slot = u32;
 struct Node {
     entry: ChainEntry,
     parent: Option<Slot>,
+    /// The entry's uncles, in listed order: a PPLNS window walk reads them
+    /// without a hash lookup each.
+    uncles: Box<[Slot]>,
     /// An ancestor further down (bitcoin's `pskip`), for O(log n) ancestor walks.
     skip: Option<Slot>,
     height: u32,
@@ -171,6 +174,14 @@ impl ChainIndex {
         }
     }
 
+    /// `id`, its parent, ... down to the first share, each with the entries
+    /// of the uncles it lists (in listed order); `None` when `id` is not
+    /// connected. What a PPLNS window walks.
+    pub fn ancestors_with_uncles(&self, id: &ShareId) -> Option<AncestorsWithUncles<'_>> {
+        let next = Some(self.slot(id)?);
+        Some(AncestorsWithUncles { index: self, next })
+    }
+
     /// Shares a new child of `parent` may list as uncles, at most
     /// `max_uncles`: most work first, then lowest id.
     pub fn uncle_candidates(&self, parent: &ShareId) -> Vec<ShareId> {
@@ -264,6 +275,14 @@ impl ChainIndex {
         } = prepared;
         let slot = Slot::try_from(self.nodes.len()).expect("fewer than 2^32 shares in memory");
         let skip = parent.and_then(|p| self.ancestor_slot(p, skip_height(height)));
+        let uncles = entry
+            .uncles
+            .iter()
+            .map(|u| {
+                self.slot(u)
+                    .expect("prepare checked every uncle is connected")
+            })
+            .collect();
         self.by_id.insert(entry.id, slot);
         if self.by_height.len() <= height as usize {
             self.by_height.resize_with(height as usize + 1, Vec::new);
@@ -272,6 +291,7 @@ impl ChainIndex {
         self.nodes.push(Node {
             entry,
             parent,
+            uncles,
             skip,
             height,
             cumulative,
@@ -456,6 +476,43 @@ impl<'a> Iterator for Ancestors<'a> {
         let node = self.index.node(self.next?);
         self.next = node.parent;
         Some(&node.entry)
+    }
+}
+
+/// Walks a share's ancestry downwards like [`Ancestors`], with each
+/// share's uncles: see [`ChainIndex::ancestors_with_uncles`].
+#[derive(Clone)]
+pub struct AncestorsWithUncles<'a> {
+    index: &'a ChainIndex,
+    next: Option<Slot>,
+}
+
+impl<'a> Iterator for AncestorsWithUncles<'a> {
+    type Item = (&'a ChainEntry, UncleEntries<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let node = self.index.node(self.next?);
+        self.next = node.parent;
+        let uncles = UncleEntries {
+            index: self.index,
+            slots: node.uncles.iter(),
+        };
+        Some((&node.entry, uncles))
+    }
+}
+
+/// The entries of the uncles one share lists, in listed order.
+#[derive(Clone)]
+pub struct UncleEntries<'a> {
+    index: &'a ChainIndex,
+    slots: std::slice::Iter<'a, Slot>,
+}
+
+impl<'a> Iterator for UncleEntries<'a> {
+    type Item = &'a ChainEntry;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.slots.next().map(|s| &self.index.node(*s).entry)
     }
 }
 

@@ -17,7 +17,7 @@ mod tests;
 
 pub use entry::ChainEntry;
 pub use error::ChainError;
-pub use index::{Ancestors, ChainIndex, Prepared, Readiness};
+pub use index::{Ancestors, AncestorsWithUncles, ChainIndex, Prepared, Readiness, UncleEntries};
 pub use orphans::{OrphanPool, DEFAULT_ORPHAN_LIMIT};
 pub use share_chain::{InsertOutcome, InsertStatus, NextShare, ShareChain};
 pub use tip::TipChange;

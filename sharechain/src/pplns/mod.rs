@@ -20,10 +20,11 @@ mod tests;
 pub use amount::Msat;
 pub use split::{split, split_narrow, split_wide, weight_of, Weight};
 
-use crate::chain::ChainIndex;
+use crate::chain::{AncestorsWithUncles, ChainEntry, ChainIndex};
 use crate::params::ConsensusParams;
 use crate::types::{ClaimKey, ShareId};
 use crate::work::Work;
+use split::carried_amounts;
 
 /// Which shares before a block-finding share are paid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +72,7 @@ pub struct Payout {
 /// Why a payout could not be computed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PplnsError {
-    /// The block-finding share (or an uncle it lists) is not connected.
+    /// The block-finding share is not connected.
     #[error("share {0} is not in the chain; sync the sharechain before computing payouts")]
     UnknownShare(ShareId),
     /// A window of zero shares pays nobody.
@@ -81,14 +82,22 @@ pub enum PplnsError {
 
 /// The reward of the block found by `block_share`, split over its window:
 /// one payout per chain share (newest first), each followed by its uncles.
+///
+/// Any real window is split in 128-bit arithmetic straight from the chain
+/// index; only weights or intermediates beyond 128 bits (see
+/// [`split_narrow`]) take the 256-bit path through [`window_shares`] and
+/// [`split`]. Both give the same list (property-tested).
 pub fn payouts(
     index: &ChainIndex,
     block_share: &ShareId,
     reward: Msat,
     window: PplnsWindow,
 ) -> Result<Vec<Payout>, PplnsError> {
-    let shares = window_shares(index, block_share, window)?;
-    Ok(split(reward, &shares))
+    let links = window_start(index, block_share, window)?;
+    if let Some(paid) = payouts_narrow(index, links, reward, window) {
+        return Ok(paid);
+    }
+    Ok(split(reward, &window_shares(index, block_share, window)?))
 }
 
 /// The window ending at `block_share` with each share's weight, in payout order.
@@ -97,41 +106,120 @@ pub fn window_shares(
     block_share: &ShareId,
     window: PplnsWindow,
 ) -> Result<Vec<WindowShare>, PplnsError> {
-    if window.max_shares == 0 {
-        return Err(PplnsError::EmptyWindow);
-    }
-    if !index.contains(block_share) {
-        return Err(PplnsError::UnknownShare(*block_share));
-    }
-    let uncle_percent = Weight::from(index.params().uncle_weight_percent.min(100));
-    let nephew_percent = Weight::from(100u8) - uncle_percent;
+    let links = window_start(index, block_share, window)?;
     let mut shares = Vec::new();
-    let mut counted: u32 = 0;
-    let mut work = Work::ZERO;
-    for entry in index.ancestors(block_share) {
-        let at = shares.len();
+    walk_window::<Weight>(index, links, window, |entry, weight| {
         shares.push(WindowShare {
             share: entry.id,
             claim_key: entry.claim_key,
-            weight: weight_of(entry.work) * Weight::from(100u8),
-        });
-        work = work
-            .checked_add(entry.work)
-            .unwrap_or(Work::from_u128(u128::MAX));
-        for uncle_id in &entry.uncles {
-            let uncle = index
-                .get(uncle_id)
-                .ok_or(PplnsError::UnknownShare(*uncle_id))?;
-            let uncle_work = weight_of(uncle.work);
-            shares[at].weight += uncle_work * nephew_percent;
-            shares.push(WindowShare {
-                share: uncle.id,
-                claim_key: uncle.claim_key,
-                weight: uncle_work * uncle_percent,
-            });
-            work = work
-                .checked_add(uncle.work)
-                .unwrap_or(Work::from_u128(u128::MAX));
+            weight,
+        })
+    })
+    .expect("256 bits hold any weight: a work below 2^128 times at most 100");
+    Ok(shares)
+}
+
+/// [`payouts`] in 128-bit arithmetic, without building [`WindowShare`]s;
+/// `None` when a weight, their sum or an intermediate of the split does not
+/// fit (or every weight is zero): the caller then takes the general path.
+fn payouts_narrow(
+    index: &ChainIndex,
+    links: AncestorsWithUncles<'_>,
+    reward: Msat,
+    window: PplnsWindow,
+) -> Option<Vec<Payout>> {
+    let expected = (window.max_shares as usize).min(index.len());
+    let mut entries: Vec<(&ChainEntry, u128)> = Vec::with_capacity(expected + expected / 8);
+    let mut total = Some(0u128);
+    let mut max_weight = 0u128;
+    walk_window::<u128>(index, links, window, |entry, weight| {
+        total = total.and_then(|t| t.checked_add(weight));
+        max_weight = max_weight.max(weight);
+        entries.push((entry, weight));
+    })?;
+    let amounts = carried_amounts(reward, total?, max_weight, entries.iter().map(|(_, w)| *w))?;
+    Some(
+        entries
+            .iter()
+            .zip(amounts)
+            .map(|((entry, _), amount)| Payout {
+                share: entry.id,
+                claim_key: entry.claim_key,
+                amount: Msat::from_msat(amount),
+            })
+            .collect(),
+    )
+}
+
+/// The walk down from `block_share`, once the window is known to be non-empty
+/// and the share connected.
+fn window_start<'a>(
+    index: &'a ChainIndex,
+    block_share: &ShareId,
+    window: PplnsWindow,
+) -> Result<AncestorsWithUncles<'a>, PplnsError> {
+    if window.max_shares == 0 {
+        return Err(PplnsError::EmptyWindow);
+    }
+    index
+        .ancestors_with_uncles(block_share)
+        .ok_or(PplnsError::UnknownShare(*block_share))
+}
+
+/// A number type the window's weights are computed in.
+trait WindowWeight: Copy {
+    /// `percent` times `work`, or `None` when it does not fit.
+    fn of_work(work: Work, percent: u8) -> Option<Self>;
+    /// `self + other`, or `None` when it does not fit.
+    fn plus(self, other: Self) -> Option<Self>;
+}
+
+impl WindowWeight for u128 {
+    fn of_work(work: Work, percent: u8) -> Option<Self> {
+        work.to_u128().checked_mul(u128::from(percent))
+    }
+
+    fn plus(self, other: Self) -> Option<Self> {
+        self.checked_add(other)
+    }
+}
+
+impl WindowWeight for Weight {
+    fn of_work(work: Work, percent: u8) -> Option<Self> {
+        Some(weight_of(work) * Weight::from(percent))
+    }
+
+    fn plus(self, other: Self) -> Option<Self> {
+        Some(self + other)
+    }
+}
+
+/// Hands every entry of the window to `visit` with its weight, in payout
+/// order (each chain share, then its uncles): the window rule of this
+/// module's docs, in one place for both number types. `None` as soon as a
+/// weight does not fit `W`.
+fn walk_window<'a, W: WindowWeight>(
+    index: &ChainIndex,
+    links: AncestorsWithUncles<'a>,
+    window: PplnsWindow,
+    mut visit: impl FnMut(&'a ChainEntry, W),
+) -> Option<()> {
+    let uncle_percent = index.params().uncle_weight_percent.min(100);
+    let nephew_percent = 100 - uncle_percent;
+    let add_work =
+        |sum: Work, more: Work| sum.checked_add(more).unwrap_or(Work::from_u128(u128::MAX));
+    let mut counted: u32 = 0;
+    let mut work = Work::ZERO;
+    for (share, uncles) in links {
+        let mut weight = W::of_work(share.work, 100)?;
+        work = add_work(work, share.work);
+        for uncle in uncles.clone() {
+            weight = weight.plus(W::of_work(uncle.work, nephew_percent)?)?;
+            work = add_work(work, uncle.work);
+        }
+        visit(share, weight);
+        for uncle in uncles {
+            visit(uncle, W::of_work(uncle.work, uncle_percent)?);
         }
         counted += 1;
         let work_full = window.max_work.is_some_and(|max| work >= max);
@@ -139,5 +227,5 @@ pub fn window_shares(
             break;
         }
     }
-    Ok(shares)
+    Some(())
 }

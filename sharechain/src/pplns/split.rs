@@ -39,7 +39,8 @@ pub fn split(reward: Msat, shares: &[WindowShare]) -> Vec<Payout> {
     split_narrow(reward, shares, total).unwrap_or_else(|| split_wide(reward, shares, total))
 }
 
-/// The split in 128-bit arithmetic, or `None` when it does not fit.
+/// The split in 128-bit arithmetic, or `None` when it does not fit (or
+/// `total`, the sum of the weights, is zero).
 ///
 /// It carries the remainder instead of recomputing each cumulative floor:
 /// with `R * C_(i-1) = q * W + r` (`0 <= r < W`), entry `i` gets
@@ -51,7 +52,6 @@ pub fn split(reward: Msat, shares: &[WindowShare]) -> Vec<Payout> {
 /// 256-bit arithmetic is only the fallback beyond.
 pub fn split_narrow(reward: Msat, shares: &[WindowShare], total: U256) -> Option<Vec<Payout>> {
     let total: u128 = total.try_into().ok()?;
-    let r = u128::from(reward.msat());
     let max_weight: u128 = shares
         .iter()
         .map(|s| s.weight)
@@ -59,20 +59,39 @@ pub fn split_narrow(reward: Msat, shares: &[WindowShare], total: U256) -> Option
         .unwrap_or(U256::ZERO)
         .try_into()
         .ok()?;
+    let weights = shares.iter().map(|s| s.weight.to::<u128>());
+    let amounts = carried_amounts(reward, total, max_weight, weights)?;
+    Some(
+        shares
+            .iter()
+            .zip(amounts)
+            .map(|(s, a)| payout(s, a))
+            .collect(),
+    )
+}
+
+/// The amounts of [`split_narrow`] for `weights` summing to `total`, the
+/// largest being `max_weight`; `None` when `total` is zero or
+/// `R * max_weight + total` does not fit 128 bits.
+pub(crate) fn carried_amounts(
+    reward: Msat,
+    total: u128,
+    max_weight: u128,
+    weights: impl Iterator<Item = u128>,
+) -> Option<impl Iterator<Item = u64>> {
+    if total == 0 {
+        return None;
+    }
+    let r = u128::from(reward.msat());
     r.checked_mul(max_weight)?.checked_add(total)?;
     let mut remainder: u128 = 0;
-    let out = shares
-        .iter()
-        .map(|s| {
-            let weight: u128 = s.weight.to();
-            let carried = remainder + r * weight;
-            remainder = carried % total;
-            let amount =
-                u64::try_from(carried / total).expect("each amount is at most the reward, a u64");
-            payout(s, amount)
-        })
-        .collect();
-    Some(out)
+    Some(weights.map(move |weight| {
+        let carried = remainder + r * weight;
+        // One division: the remainder follows by multiplication.
+        let amount = carried / total;
+        remainder = carried - amount * total;
+        u64::try_from(amount).expect("each amount is at most the reward, a u64")
+    }))
 }
 
 /// The split in 256-bit arithmetic: any weights, any reward. `total` is the

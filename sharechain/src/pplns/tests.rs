@@ -296,3 +296,51 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `payouts` splits straight from the index in 128 bits when it can; it
+    /// must give exactly the list of the general path (window, then split).
+    #[test]
+    fn payouts_equal_the_split_of_their_window(
+        works in prop::collection::vec(
+            prop_oneof![1u64..1_000_000, any::<u64>()],
+            2..60,
+        ),
+        forks in prop::collection::vec(any::<u8>(), 60),
+        reward in any::<u64>(),
+        window in 1u32..80,
+    ) {
+        let entries = random_chain(&works, &forks);
+        let chain = chain_of(&entries);
+        let reward = Msat::from_msat(reward);
+        for e in &entries {
+            let fast = payouts(chain.index(), &e.id, reward, by_count(window)).unwrap();
+            let shares = window_shares(chain.index(), &e.id, by_count(window)).unwrap();
+            prop_assert_eq!(fast, split(reward, &shares));
+        }
+    }
+}
+
+#[test]
+fn weights_beyond_128_bits_take_the_wide_path_with_the_same_rules() {
+    // 1 - 2 - 4, with 3 an uncle listed by 4; works so large that 100 times
+    // one of them does not fit 128 bits.
+    let huge = u128::MAX / 64;
+    let chain = chain_of(&[
+        entry_with(1, None, &[], huge),
+        entry_with(2, Some(1), &[], huge),
+        entry_with(3, Some(1), &[], huge),
+        entry_with(4, Some(2), &[3], huge),
+    ]);
+    let out = payouts(
+        chain.index(),
+        &id(4),
+        Msat::from_msat(4_000_000),
+        by_count(3),
+    )
+    .unwrap();
+    assert_eq!(
+        amounts(&out),
+        vec![1_100_000, 900_000, 1_000_000, 1_000_000]
+    );
+}
