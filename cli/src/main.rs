@@ -27,6 +27,9 @@ enum Command {
     Mine(commands::mine::MineArgs),
     /// Everything on one machine on regtest: bitcoind and a node.
     Devnet(commands::devnet::DevnetArgs),
+    /// Set up a federation: guardian keys and the distributed key generation.
+    #[command(subcommand)]
+    Federation(commands::federation::FederationCommand),
     /// Benchmarks that need real processes or sockets.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -41,6 +44,7 @@ fn main() -> anyhow::Result<()> {
             Command::Node(args) => commands::node::run(args).await,
             Command::Mine(args) => commands::mine::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
+            Command::Federation(cmd) => commands::federation::run(cmd, cli.json),
             Command::Bench(cmd) => commands::bench::run(cmd).await,
         }
     })

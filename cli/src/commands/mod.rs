@@ -2,5 +2,6 @@
 
 pub mod bench;
 pub mod devnet;
+pub mod federation;
 pub mod mine;
 pub mod node;
