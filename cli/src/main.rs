@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
             Command::Node(args) => commands::node::run(args).await,
             Command::Mine(args) => commands::mine::run(args).await,
             Command::Devnet(args) => commands::devnet::run(args).await,
-            Command::Federation(cmd) => commands::federation::run(cmd, cli.json),
+            Command::Federation(cmd) => commands::federation::run(cmd, cli.json).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
         }
     })

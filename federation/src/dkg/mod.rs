@@ -7,6 +7,7 @@
 //! its messages between the guardians; [`run`] drives one to completion.
 
 pub mod feldman;
+pub mod files;
 pub mod message;
 pub mod run;
 pub mod session;
