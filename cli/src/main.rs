@@ -32,6 +32,9 @@ enum Command {
     Guardian(commands::guardian::GuardianArgs),
     /// An ecash wallet: balance, send, receive, seed, restore.
     Wallet(commands::wallet::WalletArgs),
+    /// Set up a federation: guardian keys and the distributed key generation.
+    #[command(subcommand)]
+    Federation(commands::federation::FederationCommand),
     /// Benchmarks that need real processes or sockets.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -48,6 +51,7 @@ fn main() -> anyhow::Result<()> {
             Command::Devnet(args) => commands::devnet::run(args).await,
             Command::Guardian(args) => commands::guardian::run(args).await,
             Command::Wallet(args) => commands::wallet::run(args).await,
+            Command::Federation(cmd) => commands::federation::run(cmd, cli.json).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
         }
     })

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod devnet;
+pub mod federation;
 pub mod guardian;
 pub mod mine;
 pub mod node;

@@ -1,6 +1,6 @@
 //! Feldman verifiable secret sharing on BLS12-381: a dealer's random
 //! polynomial, its commitments in G2, share evaluation at `x = index + 1`
-//! (the points `fedimint-tbs` interpolates at) and the share check.
+//! (the points `federation::tbs` interpolates at) and the share check.
 
 use bls12_381::{G2Affine, G2Projective, Scalar};
 use group::ff::Field;

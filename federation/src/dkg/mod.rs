@@ -1,12 +1,13 @@
 //! Setting up a federation: each guardian's public setup string, and the
 //! distributed key generation (Joint-Feldman on BLS12-381, one key per
-//! denomination, for `fedimint-tbs`) the guardians run over authenticated
+//! denomination, for `federation::tbs`) the guardians run over authenticated
 //! libp2p connections. No machine ever holds a whole signing key.
 //!
 //! [`session`] is the protocol as a pure state machine; [`transport`] moves
 //! its messages between the guardians; [`run`] drives one to completion.
 
 pub mod feldman;
+pub mod files;
 pub mod message;
 pub mod run;
 pub mod session;
@@ -24,7 +25,7 @@ pub use session::{Dkg, DkgOutput, DkgParams, JointKeys, Round};
 pub use setup::{GuardianInit, GuardianSetup, SetupError};
 
 /// A guardian's position in the federation (0-based, in the order of the
-/// sorted setup strings). `fedimint-tbs` evaluates keys at `index + 1`.
+/// sorted setup strings). `federation::tbs` evaluates keys at `index + 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct GuardianIndex(pub u16);
 

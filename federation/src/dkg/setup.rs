@@ -273,7 +273,7 @@ impl GuardianInit {
             return Err(SetupError::AlreadyInitialised(path));
         }
         let json = serde_json::to_vec_pretty(self).expect("init always serialises");
-        write_private(&path, &json).map_err(io(&path))?;
+        write_new(&path, &json, 0o600).map_err(io(&path))?;
         Ok(path)
     }
 
@@ -314,12 +314,13 @@ mod peer_id_text {
     }
 }
 
-/// Writes a new file readable by its owner only, synced to disk.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a new file with permissions `mode` (0600 for secrets), synced to
+/// disk; fails if the file exists.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
