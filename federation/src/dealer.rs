@@ -96,7 +96,7 @@ pub fn deal(
 }
 
 /// A random polynomial of degree t-1 evaluated at x = 1..=n (Shamir).
-fn deal_key(threshold: u16, n: usize) -> (AggregatePublicKey, Vec<SecretKeyShare>) {
+pub(crate) fn deal_key(threshold: u16, n: usize) -> (AggregatePublicKey, Vec<SecretKeyShare>) {
     let mut rng = rand::thread_rng();
     let coefficients: Vec<Scalar> = (0..threshold).map(|_| Scalar::random(&mut rng)).collect();
     let aggregate = AggregatePublicKey(tbs::derive_pk_share(&SecretKeyShare(coefficients[0])).0);

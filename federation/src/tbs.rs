@@ -254,24 +254,10 @@ hex_serde!(Signature, G1Affine, 48, to_compressed, from_compressed);
 mod tests {
     use super::*;
 
-    /// A t-of-n dealing: shares of a random polynomial of degree t-1.
-    fn deal(threshold: usize, peers: u64) -> (Vec<SecretKeyShare>, AggregatePublicKey) {
-        let mut rng = rand::thread_rng();
-        let coefficients: Vec<Scalar> = (0..threshold).map(|_| random_scalar(&mut rng)).collect();
-        let shares = (0..peers)
-            .map(|peer| {
-                let x = Scalar::from(peer + 1);
-                let y = coefficients
-                    .iter()
-                    .rev()
-                    .fold(Scalar::zero(), |acc, c| acc * x + c);
-                SecretKeyShare(y)
-            })
-            .collect();
-        (
-            shares,
-            AggregatePublicKey(derive_pk_share(&SecretKeyShare(coefficients[0])).0),
-        )
+    /// A t-of-n dealing (the test dealer's): shares and the aggregate key.
+    fn deal(threshold: u16, peers: usize) -> (Vec<SecretKeyShare>, AggregatePublicKey) {
+        let (aggregate, shares) = crate::dealer::deal_key(threshold, peers);
+        (shares, aggregate)
     }
 
     #[test]
