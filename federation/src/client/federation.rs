@@ -127,6 +127,19 @@ pub struct Issued {
     pub failures: Failures,
 }
 
+/// A signing request as [`FederationClient::issue`] sends it: where to, what,
+/// and how to judge a refusal.
+struct Signing<'a, R> {
+    path: &'static str,
+    request: &'a R,
+    /// The request's hash: a proven conflict names a different one.
+    own: RequestHash,
+    /// Keys whose signature over another request proves that request holds
+    /// our inputs (note nonces, or the claim key).
+    input_keys: &'a [PublicKey],
+    blinded: &'a [BlindedOutput],
+}
+
 /// A client of one federation.
 #[derive(Clone)]
 pub struct FederationClient {
@@ -206,17 +219,14 @@ impl FederationClient {
     ) -> Result<Issued, ClientError> {
         let peers = peers.map_or_else(|| self.all_peers(), <[PeerId]>::to_vec);
         let input_keys: Vec<PublicKey> = request.inputs.iter().map(|n| n.nonce).collect();
-        let own = request.hash();
-        self.issue(
-            "v1/reissue",
+        let signing = Signing {
+            path: "v1/reissue",
             request,
-            own,
-            &input_keys,
-            &request.outputs,
-            outputs,
-            &peers,
-        )
-        .await
+            own: request.hash(),
+            input_keys: &input_keys,
+            blinded: &request.outputs,
+        };
+        self.issue(signing, outputs, &peers).await
     }
 
     /// Claims the payout of `share` in the block found by `block`, signed by
@@ -231,18 +241,14 @@ impl FederationClient {
         let blinded = outputs.iter().map(PendingOutput::blinded).collect();
         let request = ClaimRequest::new(&self.id, block, share, blinded, claim_key);
         let peers = self.all_peers();
-        let own = request.hash();
-        let input_keys = [claim_key.public_key()];
-        self.issue(
-            "v1/claim",
-            &request,
-            own,
-            &input_keys,
-            &request.outputs,
-            outputs,
-            &peers,
-        )
-        .await
+        let signing = Signing {
+            path: "v1/claim",
+            request: &request,
+            own: request.hash(),
+            input_keys: &[claim_key.public_key()],
+            blinded: &request.outputs,
+        };
+        self.issue(signing, outputs, &peers).await
     }
 
     /// Per nonce, how many guardians hold it as spent.
@@ -396,17 +402,19 @@ impl FederationClient {
     /// locks nothing more, so the winner meets no guardian the loser holds:
     /// exactly one of them completes. A refusal without such proof is a
     /// guardian's lie: it is named and the walk goes on.
-    #[allow(clippy::too_many_arguments)]
     async fn issue<R: Serialize + Sync>(
         &self,
-        path: &str,
-        request: &R,
-        own: RequestHash,
-        input_keys: &[PublicKey],
-        blinded: &[BlindedOutput],
+        signing: Signing<'_, R>,
         outputs: &[PendingOutput],
         peers: &[PeerId],
     ) -> Result<Issued, ClientError> {
+        let Signing {
+            path,
+            request,
+            own,
+            input_keys,
+            blinded,
+        } = signing;
         let threshold = self.threshold();
         let mut peers = peers.to_vec();
         peers.sort();
