@@ -18,6 +18,30 @@ fn count(stats: &Value, field: &str) -> u64 {
     stats[field].as_u64().unwrap_or(0)
 }
 
+async fn stats_of(nodes: &[TestNode]) -> Vec<Value> {
+    let mut all = Vec::new();
+    for node in nodes {
+        all.push(node.stats().await.expect("stats"));
+    }
+    all
+}
+
+/// Mines on `node` until it has found one more share.
+async fn mine_one_share(node: &TestNode) {
+    let before = count(&node.stats().await.expect("stats"), "own_shares");
+    let miner = TestMiner::start(
+        Path::new(BIN),
+        &node.setup.stratum_addr(),
+        "tiebreak.cpu",
+        true,
+    );
+    node.wait_for("one more share", Duration::from_secs(60), |s| {
+        count(s, "own_shares") > before
+    })
+    .await;
+    miner.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_nodes_with_miners_share_one_chain() {
     tests::init_logging();
@@ -58,17 +82,16 @@ async fn five_nodes_with_miners_share_one_chain() {
     }
 
     // Once gossip settles every node holds every share and the same tip.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    // Two forks of equal work can stay apart (first seen wins a tie,
+    // docs/protocol.md "Best chain") until the next share: then one more
+    // share is mined on node 0 and the nodes must agree.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let all = loop {
-        let mut all = Vec::new();
-        for node in &nodes {
-            all.push(node.stats().await.expect("stats"));
-        }
+        let all = stats_of(&nodes).await;
         let found: u64 = all.iter().map(|s| count(s, "own_shares")).sum();
-        let same = all
-            .iter()
-            .all(|s| s["chain_tip"] == all[0]["chain_tip"] && count(s, "shares_in_chain") == found);
-        if same {
+        let have_all = all.iter().all(|s| count(s, "shares_in_chain") == found);
+        let same_tip = all.iter().all(|s| s["chain_tip"] == all[0]["chain_tip"]);
+        if have_all && same_tip {
             break all;
         }
         assert!(
@@ -78,6 +101,9 @@ async fn five_nodes_with_miners_share_one_chain() {
                 .map(|s| (s["chain_tip"].clone(), count(s, "shares_in_chain")))
                 .collect::<Vec<_>>()
         );
+        if have_all {
+            mine_one_share(&nodes[0]).await;
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     for (i, stats) in all.iter().enumerate() {
