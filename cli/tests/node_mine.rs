@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bitcoin::{Amount, BlockHash, ScriptBuf};
+use bitcoin::{BlockHash, ScriptBuf};
 use serde_json::Value;
 use sharechain::coinbase::parse_share_commitment;
 use tests::{NodeSetup, TestBitcoind, TestKey, TestMiner, TestNode};
@@ -45,11 +45,7 @@ async fn check_found_blocks(
         let hash: BlockHash = id.parse().unwrap();
         let block = bitcoind.block(&hash).await;
         let coinbase = &block.txdata[0];
-        let valued: Vec<_> = coinbase
-            .output
-            .iter()
-            .filter(|o| o.value > Amount::ZERO)
-            .collect();
+        let valued = tests::blocks::valued_outputs(&block);
         assert_eq!(valued.len(), 1, "block {id}: one value output");
         assert_eq!(
             &valued[0].script_pubkey, federation,

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use bitcoin::{Amount, BlockHash};
+use bitcoin::BlockHash;
 use serde_json::Value;
 use tests::{NodeSetup, TestBitcoind, TestKey, TestMiner, TestNode};
 
@@ -116,11 +116,7 @@ async fn five_nodes_with_miners_share_one_chain() {
         for found in stats["recent_blocks"].as_array().unwrap() {
             let hash: BlockHash = found["hash"].as_str().unwrap().parse().unwrap();
             let block = bitcoind.block(&hash).await;
-            let valued: Vec<_> = block.txdata[0]
-                .output
-                .iter()
-                .filter(|o| o.value > Amount::ZERO)
-                .collect();
+            let valued = tests::blocks::valued_outputs(&block);
             assert_eq!(valued.len(), 1);
             assert_eq!(valued[0].script_pubkey, federation.script_pubkey());
             blocks += 1;

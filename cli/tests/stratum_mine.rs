@@ -13,7 +13,6 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcoin::Amount;
 use node::bitcoind::SubmitOutcome;
 use node::jobs::{JobBuilder, JobInputs};
 use node::stratum::{job_channel, StratumConfig, StratumServer, VardiffConfig};
@@ -136,11 +135,7 @@ async fn mine_blocks(version_rolling: bool) {
     for hash in &blocks {
         let block = bitcoind.block(hash).await;
         let coinbase = &block.txdata[0];
-        let valued: Vec<_> = coinbase
-            .output
-            .iter()
-            .filter(|o| o.value > Amount::ZERO)
-            .collect();
+        let valued = tests::blocks::valued_outputs(&block);
         assert_eq!(valued.len(), 1, "one value output");
         assert_eq!(
             valued[0].script_pubkey, federation,

@@ -162,6 +162,12 @@ pub fn federation_descriptor(
 }
 
 impl FederationConfig {
+    /// Every guardian's API URL, in guardian order: what a note string and
+    /// a wallet's info list.
+    pub fn api_urls(&self) -> Vec<String> {
+        self.guardians.values().map(|g| g.api_url.clone()).collect()
+    }
+
     /// The id: tagged hash of the canonical JSON.
     pub fn id(&self) -> FederationId {
         let json = serde_json::to_vec(self).expect("a config always serializes");

@@ -61,6 +61,16 @@ pub fn grind(header: &mut Header, target: Target) -> u64 {
     }
 }
 
+/// The coinbase outputs that carry value (commitments carry none): a block
+/// of ours must have exactly one, paying the federation.
+pub fn valued_outputs(block: &Block) -> Vec<&bitcoin::TxOut> {
+    block.txdata[0]
+        .output
+        .iter()
+        .filter(|o| o.value > Amount::ZERO)
+        .collect()
+}
+
 /// The block paid `payout` the whole template value in its first output.
 pub fn pays_whole_value(block: &Block, payout: &ScriptBuf, value: Amount) -> bool {
     let coinbase = &block.txdata[0];

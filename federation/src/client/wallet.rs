@@ -203,11 +203,7 @@ impl Wallet {
         }
         Ok(WalletInfo {
             federation_id: self.client.id(),
-            guardians: config
-                .guardians
-                .values()
-                .map(|g| g.api_url.clone())
-                .collect(),
+            guardians: config.api_urls(),
             threshold: config.threshold,
             balance_msat: self.balance()?.msat(),
             notes,
@@ -259,11 +255,7 @@ impl Wallet {
         Ok(NoteString {
             version: 1,
             federation_id: self.client.id(),
-            guardians: config
-                .guardians
-                .values()
-                .map(|g| g.api_url.clone())
-                .collect(),
+            guardians: config.api_urls(),
             notes,
         }
         .encode())
